@@ -1,0 +1,1 @@
+"""The consultation service: co-creation spaces, consultation rounds, comments and responses."""

@@ -1,0 +1,21 @@
+"""The notifications service as the runtime sees it."""
+
+from pathlib import Path
+
+from services.notifications.api import router
+from services.notifications.handlers import HANDLERS
+from services.notifications.worker import delivery_loop
+from shared.events import topics
+from shared.kafka import TopicSpec
+from shared.runtime import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="notifications",
+    title="Sharaka notifications",
+    description="Tells participants by e-mail (and SMS) when something concerning them happens.",
+    migrations=Path(__file__).parent / "migrations",
+    routers=[router],
+    handlers=lambda _rt: HANDLERS,
+    produces=[TopicSpec(topics.NOTIFICATIONS)],
+    background=[delivery_loop],
+)

@@ -1,0 +1,1 @@
+"""The plans service: members, action plans, commitments and milestones; the source of truth."""

@@ -1,0 +1,173 @@
+"""Bearer-token authentication with roles.
+
+Production: tokens from the organisation's OIDC provider, verified against its JWKS (RS256/ES256),
+with ``iss`` and ``aud`` checked. Local use: a documented HS256 dev key and ``python -m shared.auth
+mint`` to make tokens. With neither configured, every authenticated call is refused: there is no
+"auth off" mode to forget in production.
+
+Claims used: ``sub`` (who), ``roles`` (list of :class:`Role`), ``member_ids`` (the members a
+government point of contact acts for).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.http import Problem
+from shared.settings import ServiceSettings
+
+#: Documented in the README; for laptops and tests only. Any deployment sets its own or uses OIDC.
+DEV_SECRET = "sharaka-local-development-key-not-for-production"  # noqa: S105
+
+
+class Role(StrEnum):
+    STAFF = "staff"  # OGP Support Unit: edits everything
+    GOVERNMENT = "government"  # a member's point of contact: edits its own member's plans
+    IRM = "irm"  # IRM staff and researchers
+    MODERATOR = "moderator"
+    PARTICIPANT = "participant"
+    SERVICE = "service"  # another Sharaka service
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    member_ids: frozenset[UUID]
+
+    def has(self, *roles: Role) -> bool:
+        return any(r.value in self.roles for r in roles)
+
+    def acts_for(self, member_id: UUID) -> bool:
+        return self.has(Role.STAFF) or (self.has(Role.GOVERNMENT) and member_id in self.member_ids)
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="sharaka"'})
+
+
+class Authenticator:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._issuer = settings.auth_issuer
+        self._audience = settings.auth_audience
+        self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
+        self._secret = settings.auth_dev_secret.get_secret_value() if settings.auth_dev_secret else None
+
+    async def verify(self, token: str) -> Principal:
+        options: jwt.types.Options = {"require": ["exp", "sub"]}
+        try:
+            if self._jwks is not None:
+                # PyJWKClient fetches and caches keys with blocking I/O: keep it off the loop.
+                key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+                claims = jwt.decode(
+                    token,
+                    key.key,
+                    algorithms=["RS256", "ES256", "PS256"],
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    options=options,
+                )
+            elif self._secret is not None:
+                claims = jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=["HS256"],
+                    audience=self._audience,
+                    options=options,
+                )
+            else:
+                raise _unauthorized("authentication is not configured on this service")
+        except jwt.ExpiredSignatureError:
+            raise _unauthorized("token expired") from None
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"invalid token: {exc}") from None
+        roles = claims.get("roles", [])
+        members = claims.get("member_ids", [])
+        try:
+            member_ids = frozenset(UUID(str(m)) for m in members)
+        except ValueError:
+            raise _unauthorized("invalid token: member_ids must be UUIDs") from None
+        return Principal(str(claims["sub"]), frozenset(str(r) for r in roles), member_ids)
+
+
+async def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("a bearer token is required")
+    auth: Authenticator = request.app.state.authenticator
+    principal = await auth.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+Authenticated = Annotated[Principal, Depends(_principal)]
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that lets a request through only with one of ``roles`` (401 without a valid
+    token, 403 with one that lacks the role)."""
+
+    async def dependency(principal: Authenticated) -> Principal:
+        if not principal.has(*roles):
+            raise Problem(
+                403,
+                "Forbidden",
+                f"this action needs one of the roles: {', '.join(r.value for r in roles)}",
+            )
+        return principal
+
+    return dependency
+
+
+def mint_token(
+    secret: str,
+    subject: str,
+    roles: list[str],
+    *,
+    member_ids: list[str] | None = None,
+    audience: str = "sharaka",
+    ttl_s: int = 3600,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "roles": roles,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl_s,
+    }
+    if member_ids:
+        claims["member_ids"] = member_ids
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.auth", description="Mint a local development token."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    mint = sub.add_parser("mint")
+    mint.add_argument("--sub", default="dev-user")
+    mint.add_argument("--role", action="append", default=[], choices=[r.value for r in Role])
+    mint.add_argument("--member", action="append", default=[], help="member id (government)")
+    mint.add_argument("--ttl", type=int, default=8 * 3600)
+    args = parser.parse_args(argv)
+    secret = os.environ.get("SHARAKA_AUTH_DEV_SECRET", DEV_SECRET)
+    print(mint_token(secret, args.sub, args.role or ["staff"], member_ids=args.member, ttl_s=args.ttl))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

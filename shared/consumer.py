@@ -1,0 +1,261 @@
+"""The idempotent event consumer: decode, apply in one transaction with an inbox row, commit the
+offset only afterwards; retry with back-off; dead-letter what can never be handled.
+
+Why each choice:
+
+* **Batch subscriber, manual ack.** FastStream reads up to ``max_records`` and hands us the batch;
+  we apply the records one by one, in partition order, then commit once. Committing per batch
+  instead of per record is what makes ≥1,000 events/s possible while every record still has its
+  own transaction. Nothing is committed before it is applied (at-least-once).
+* **Retries in place.** A failing record is retried with exponential back-off *before* the next
+  record, so per-plan order holds. After ``max_attempts`` it goes to the dead-letter topic and
+  the partition moves on.
+* **Poison is not retried.** Not CloudEvents, not JSON, an unknown type or data that does not
+  match the contract will never succeed: straight to the dead-letter topic with the reason.
+* **Infrastructure errors are not poison.** If Postgres is unreachable every record would fail;
+  dead-lettering them all would be wrong. The batch is nacked (FastStream seeks back to its first
+  record) after a back-off and read again; the inbox skips what was already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from shared import metrics
+from shared.events.base import Event
+from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
+from shared.events.topics import dead_letter_topic
+from shared.logging import get_logger
+from shared.uow import UnitOfWork, unit_of_work
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("sharaka.consumer")
+
+Handler = Callable[[UnitOfWork, Received], Awaitable[None]]
+
+#: Errors that mean "the platform is unwell", not "this message is bad".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class DeadLetterHeaders:
+    REASON = "dlq_reason"
+    DETAIL = "dlq_detail"
+    ATTEMPTS = "dlq_attempts"
+    TOPIC = "dlq_source_topic"
+    PARTITION = "dlq_source_partition"
+    OFFSET = "dlq_source_offset"
+    CONSUMER = "dlq_consumer"
+    FAILED_AT = "dlq_failed_at"
+
+    ALL = (REASON, DETAIL, ATTEMPTS, TOPIC, PARTITION, OFFSET, CONSUMER, FAILED_AT)
+
+
+class EventConsumer:
+    """All of one service's event handlers behind one consumer group."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        handlers: Mapping[type[Event], Handler],
+        max_attempts: int = 5,
+        backoff_initial_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.group_id = f"sharaka-{service}"
+        self.dead_letter_topic = dead_letter_topic(service)
+        self._pool = pool
+        self._producer = producer
+        self._handlers = dict(handlers)
+        self._max_attempts = max_attempts
+        self._backoff_initial = backoff_initial_s
+        self._backoff_max = backoff_max_s
+        self.subscriber: Any = None
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({model.topic for model in self._handlers})
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max))
+
+    def attach(self, broker: KafkaBroker, *, max_records: int = 200, batch_timeout_ms: int = 20) -> None:
+        self.subscriber = broker.subscriber(
+            *self.topics,
+            batch=True,
+            group_id=self.group_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            max_records=max_records,
+            batch_timeout_ms=batch_timeout_ms,
+            # Retries of one record are bounded well below this, so a slow record never
+            # triggers a rebalance loop.
+            max_poll_interval_ms=300_000,
+            # We decode ourselves: FastStream must not reject non-JSON before we can dead-letter it.
+            decoder=_raw_decoder,
+            title=f"{self.service} events",
+        )(self.on_batch)
+
+    async def on_batch(self, body: Any, msg: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = (
+            msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        )
+        try:
+            for record in records:
+                await self.process(record)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("infrastructure error; batch will be read again", error=repr(exc))
+            await asyncio.sleep(self._backoff_max)
+            await msg.nack()
+            return
+        except asyncio.CancelledError:
+            await msg.nack()
+            raise
+        await msg.ack()
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        headers = headers_dict(record.headers or ())
+        parent = propagate.extract(headers)
+        with tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.message.offset": record.offset,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.consumer.group.name": self.group_id,
+            },
+        ) as span:
+            try:
+                received = decode(record.headers or (), record.value)
+            except PoisonMessage as poison:
+                span.set_status(Status(StatusCode.ERROR, poison.reason.value))
+                await self.dead_letter(record, poison.reason.value, poison.detail, attempts=1)
+                metrics.EVENTS_CONSUMED.labels(headers.get("ce_type", "?"), "dead_lettered").inc()
+                return
+            span.set_attribute("messaging.message.id", str(received.id))
+            span.set_attribute("cloudevents.event_type", received.type)
+            handler = self._handlers.get(type(received.event))
+            if handler is None:  # a known contract this service does not care about
+                metrics.EVENTS_CONSUMED.labels(received.type, "ignored").inc()
+                return
+            await self._apply_with_retries(record, received, handler, span)
+
+    async def _apply_with_retries(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        received: Received,
+        handler: Handler,
+        span: trace.Span,
+    ) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                async with unit_of_work(self._pool, self.service) as uow:
+                    fresh = await uow.claim(
+                        self.group_id,
+                        received.id,
+                        received.type,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                    )
+                    if fresh:
+                        await handler(uow, received)
+                metrics.EVENT_PROCESSING.observe(time.perf_counter() - started)
+                metrics.EVENTS_CONSUMED.labels(received.type, "applied" if fresh else "duplicate").inc()
+                return
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                if attempt >= self._max_attempts:
+                    span.record_exception(exc)
+                    span.set_status(Status(StatusCode.ERROR, "handler failed"))
+                    await self.dead_letter(
+                        record, "handler_failed", f"{type(exc).__name__}: {exc}", attempts=attempt
+                    )
+                    metrics.EVENTS_CONSUMED.labels(received.type, "dead_lettered").inc()
+                    return
+                metrics.CONSUMER_RETRIES.inc()
+                delay = self.backoff(attempt)
+                log.warning(
+                    "handler failed; retrying",
+                    event_id=str(received.id),
+                    event_type=received.type,
+                    attempt=attempt,
+                    retry_in_s=delay,
+                    error=type(exc).__name__,
+                )
+                await asyncio.sleep(delay)
+
+    async def dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str, *, attempts: int
+    ) -> None:
+        """Park the original bytes with why, where from and how often it was tried."""
+        extra = {
+            DeadLetterHeaders.REASON: reason,
+            DeadLetterHeaders.DETAIL: detail[:2000],
+            DeadLetterHeaders.ATTEMPTS: str(attempts),
+            DeadLetterHeaders.TOPIC: record.topic,
+            DeadLetterHeaders.PARTITION: str(record.partition),
+            DeadLetterHeaders.OFFSET: str(record.offset),
+            DeadLetterHeaders.CONSUMER: self.group_id,
+            DeadLetterHeaders.FAILED_AT: datetime.now(UTC).isoformat(),
+        }
+        original = [(k, v) for k, v in (record.headers or ()) if k not in extra]
+        await self._producer.send_and_wait(
+            self.dead_letter_topic,
+            value=record.value,
+            key=record.key,
+            headers=[*original, *((k, v.encode()) for k, v in extra.items())],
+        )
+        log.error(
+            "message dead-lettered",
+            reason=reason,
+            source_topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            attempts=attempts,
+            dead_letter_topic=self.dead_letter_topic,
+        )
+
+    async def update_lag_metrics(self) -> None:
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None:
+            return
+        assignment = list(consumer.assignment())
+        if not assignment:
+            return
+        ends = await consumer.end_offsets(assignment)
+        for tp in assignment:
+            committed = await consumer.committed(tp)
+            lag = max(0, ends[tp] - (committed or 0))
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+
+
+async def _raw_decoder(msg: Any) -> Any:
+    return None

@@ -1,0 +1,1 @@
+"""Event contracts (pydantic models, one per type and version) and their CloudEvents envelope."""

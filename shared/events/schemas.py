@@ -1,0 +1,133 @@
+"""Export the JSON Schemas of every event contract and detect breaking changes against the
+committed ones.
+
+``python -m shared.events.schemas export`` rewrites ``schemas/events/``;
+``python -m shared.events.schemas check`` fails when a committed schema was changed in a way that
+would break a subscriber (a field removed, retyped or made required, an enum value dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.events.base import Event, event_types
+from shared.events.envelope import dataschema_uri
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = REPO / "schemas" / "events"
+_NOISE = {"title", "description", "default", "examples"}
+
+
+def schema_of(model: type[Event]) -> dict[str, Any]:
+    schema = model.model_json_schema(mode="serialization")
+    schema["$id"] = dataschema_uri(model.event_type)
+    schema["x-sharaka-topic"] = model.topic
+    schema["x-sharaka-key"] = model.key_field
+    schema["x-sharaka-public"] = model.public
+    return schema
+
+
+def current_schemas() -> dict[str, dict[str, Any]]:
+    return {name: schema_of(model) for name, model in sorted(event_types().items())}
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def committed_schemas(folder: Path = SCHEMA_DIR) -> dict[str, dict[str, Any]]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Resolve local ``$ref``s so two schemas compare by meaning, not by layout."""
+    if isinstance(node, dict):
+        if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+            return _inline(defs[node["$ref"].split("/")[-1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k not in _NOISE and k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def _compare(old: Any, new: Any, where: str, out: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        if "enum" in old and "enum" in new:
+            dropped = [v for v in old["enum"] if v not in new["enum"]]
+            if dropped:
+                out.append(f"{where}: enum values removed {dropped}")
+            return
+        if old.get("type") == "object" or "properties" in old:
+            old_props: dict[str, Any] = old.get("properties", {})
+            new_props: dict[str, Any] = new.get("properties", {})
+            for name, sub in old_props.items():
+                if name not in new_props:
+                    out.append(f"{where}.{name}: field removed")
+                else:
+                    _compare(sub, new_props[name], f"{where}.{name}", out)
+            added_required = set(new.get("required", [])) - set(old.get("required", []))
+            for name in sorted(added_required):
+                out.append(f"{where}.{name}: field became required")
+            return
+    if old != new:
+        out.append(f"{where}: changed from {json.dumps(old)} to {json.dumps(new)}")
+
+
+def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """List what in ``new`` would break a subscriber written against ``old``."""
+    out: list[str] = []
+    _compare(_inline(old, old.get("$defs", {})), _inline(new, new.get("$defs", {})), "$", out)
+    return out
+
+
+def check(folder: Path = SCHEMA_DIR) -> list[str]:
+    """Problems between the committed schemas and the models; empty when all is well."""
+    problems: list[str] = []
+    committed = committed_schemas(folder)
+    current = current_schemas()
+    for name, old in committed.items():
+        if name not in current:
+            problems.append(f"{name}: a published event type was removed")
+            continue
+        problems.extend(f"{name} {p}" for p in breaking_changes(old, current[name]))
+    for name, schema in current.items():
+        if committed.get(name) != json.loads(render(schema)):
+            problems.append(f"{name}: committed schema is stale; run `make schemas`")
+    return problems
+
+
+def export(folder: Path = SCHEMA_DIR) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in current_schemas().items():
+        path = folder / f"{name}.json"
+        path.write_text(render(schema))
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.events.schemas")
+    parser.add_argument("command", choices=["export", "check"])
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        breaking = [p for p in check() if "stale" not in p]
+        if breaking:
+            print("refusing to overwrite: breaking changes to published events:", file=sys.stderr)
+            print("\n".join(breaking), file=sys.stderr)
+            print("publish a new version (.v2) beside the old one instead", file=sys.stderr)
+            return 1
+        for path in export():
+            print(path.relative_to(REPO))
+        return 0
+    problems = check()
+    print("\n".join(problems) or "schemas up to date, no breaking change")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,18 @@
+"""Topic names. One public topic per bounded context, keyed by plan or member id so that all
+events of one plan stay in one partition and in order."""
+
+PLANS = "ogp.plans.v1"
+CONSULTATION = "ogp.consultation.v1"
+IRM = "ogp.irm.v1"
+NOTIFICATIONS = "ogp.notifications.v1"
+
+#: Private, compacted, access-controlled: contact details of points of contact, read only by the
+#: notifications service. Erasure is a tombstone on the contact's key.
+PLANS_CONTACTS = "sharaka.plans.contacts.v1"
+
+PUBLIC = (PLANS, CONSULTATION, IRM, NOTIFICATIONS)
+
+
+def dead_letter_topic(service: str) -> str:
+    """One dead-letter topic per consuming service, so each team replays only its own."""
+    return f"sharaka.{service}.dlq"

@@ -1,0 +1,260 @@
+"""The FastAPI app every service starts from: errors as RFC 9457 ``application/problem+json``,
+request ids, a body-size limit, health, readiness and Prometheus metrics.
+
+No error answer ever carries a stack trace; an unexpected exception is logged with the request id
+and answered with a bare 500 problem that quotes that id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import metrics
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+ReadinessCheck = Callable[[], Awaitable[Mapping[str, bool]]]
+
+
+class Problem(Exception):
+    """An HTTP error with a stable shape: ``type``, ``title``, ``status``, ``detail`` and, for
+    invalid input, ``errors: [{field, message}]`` naming each field at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        type_: str = "about:blank",
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.type = type_
+        self.extra = extra or {}
+
+
+class NotFound(Problem):
+    def __init__(self, what: str) -> None:
+        super().__init__(404, "Not Found", f"{what} does not exist")
+
+
+class Conflict(Problem):
+    """A rule of the domain forbids this now (e.g. a transition of a state machine)."""
+
+    def __init__(self, detail: str, *, rule: str | None = None) -> None:
+        super().__init__(409, "Conflict", detail, extra={"rule": rule} if rule else None)
+
+
+class Unprocessable(Problem):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            422,
+            "Unprocessable Content",
+            f"{field}: {message}",
+            errors=[{"field": field, "message": message}],
+        )
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+class _BodyLimit:
+    """Refuse oversize bodies with 413 before the app parses them (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = (
+            b'{"type":"about:blank","title":"Content Too Large","status":413,'
+            b'"detail":"request body exceeds ' + str(self.max_bytes).encode() + b' bytes"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    version: str,
+    readiness: ReadinessCheck,
+    max_body_bytes: int = 1_000_000,
+) -> FastAPI:
+    app = FastAPI(title=title, description=description, version=version)
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if len(request_id) > 128:
+            request_id = uuid.uuid4().hex
+        request.state.request_id = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["x-request-id"] = request_id
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics.HTTP_REQUESTS.labels(request.method, path, str(status)).inc()
+            metrics.HTTP_DURATION.labels(request.method, path).observe(elapsed)
+            if path not in ("/healthz", "/readyz", "/metrics"):
+                log.info(
+                    "http request",
+                    method=request.method,
+                    route=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(request, Problem(422, "Unprocessable Content", detail, errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {
+            404: "Not Found",
+            405: "Method Not Allowed",
+            401: "Unauthorized",
+            403: "Forbidden",
+            413: "Content Too Large",
+            415: "Unsupported Media Type",
+        }
+        return problem_response(
+            request,
+            Problem(
+                exc.status_code,
+                titles.get(exc.status_code, "Error"),
+                str(exc.detail),
+                headers=dict(exc.headers or {}),
+            ),
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", error_type=type(exc).__name__)
+        return problem_response(
+            request,
+            Problem(
+                500,
+                "Internal Server Error",
+                "an unexpected error occurred; quote the request_id when reporting it",
+            ),
+        )
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"], summary="Postgres and Kafka reachable, schema migrated")
+    async def readyz() -> JSONResponse:
+        checks = dict(await readiness())
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    return app

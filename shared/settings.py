@@ -1,0 +1,54 @@
+"""Settings common to every service, read only from the environment.
+
+Each service subclasses :class:`ServiceSettings` with its own ``env_prefix`` (``PLANS_``,
+``IRM_``...), so one pod's environment can never configure another service by accident.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHARAKA_", extra="ignore")
+
+    service_name: str = "sharaka"
+    #: asyncpg DSN of the service's own database; no other service reaches it.
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/sharaka"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    #: Partitions given to topics this service creates when they are missing (dev and tests;
+    #: in Kubernetes topics are declared as KafkaTopic resources).
+    kafka_default_partitions: int = 3
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    #: Requests with a larger body are refused with 413 before they are parsed.
+    http_max_body_bytes: int = 1_000_000
+
+    log_level: str = "INFO"
+
+    # --- authentication -------------------------------------------------------------
+    #: OIDC issuer and JWKS endpoint for production tokens (RS256/ES256).
+    auth_issuer: str | None = None
+    auth_audience: str = "sharaka"
+    auth_jwks_url: str | None = None
+    #: Shared HS256 key for local use only; documented in the README, never set in production.
+    auth_dev_secret: SecretStr | None = None
+
+    # --- outbox relay ----------------------------------------------------------------
+    relay_batch_size: int = 500
+    relay_poll_interval_s: float = 1.0
+    relay_retention_days: int = 7
+
+    # --- consumers ------------------------------------------------------------------
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_backoff_initial_s: float = 0.2
+    consumer_backoff_max_s: float = 5.0
+    consumer_batch_max_records: int = 200
+    consumer_batch_timeout_ms: int = 20
+    #: How long shutdown waits for in-flight messages before giving up.
+    graceful_timeout_s: float = 20.0

@@ -1,0 +1,96 @@
+"""The unit of work: one Postgres transaction that holds a state change, the events it produced
+(outbox) and, for a consumer, the record that the triggering event was handled (inbox).
+
+Because all three commit or roll back together, an event is never published for a change that did
+not happen, and an event is never applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+from opentelemetry import propagate
+
+from shared.events.base import Event
+from shared.events.envelope import Envelope
+
+
+@dataclass(slots=True)
+class _Pending:
+    envelope: Envelope
+    trace: dict[str, str]
+
+
+@dataclass
+class UnitOfWork:
+    conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection
+    service: str
+    _pending: list[_Pending] = field(default_factory=list)
+
+    def publish(self, event: Event, *, time: datetime | None = None) -> Envelope:
+        """Queue an event; it reaches the outbox when the transaction commits, and Kafka after."""
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # the request's (or consumed event's) trace continues on Kafka
+        env = Envelope.wrap(event, service=self.service, time=time)
+        self._pending.append(_Pending(env, carrier))
+        return env
+
+    async def claim(
+        self,
+        consumer: str,
+        event_id: UUID,
+        event_type: str,
+        topic: str,
+        partition: int,
+        offset: int,
+    ) -> bool:
+        """Record that ``consumer`` handles ``event_id``; False for a duplicate."""
+        status = await self.conn.execute(
+            """INSERT INTO inbox
+                   (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+            consumer,
+            event_id,
+            event_type,
+            topic,
+            partition,
+            offset,
+        )
+        return bool(status == "INSERT 0 1")
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        await self.conn.executemany(
+            """INSERT INTO outbox (event_id, topic, key, event_type, source, event_time, payload,
+                                   traceparent, tracestate)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            [
+                (
+                    p.envelope.id,
+                    p.envelope.topic,
+                    p.envelope.subject,
+                    p.envelope.type,
+                    p.envelope.source,
+                    p.envelope.time,
+                    p.envelope.data.decode(),
+                    p.trace.get("traceparent"),
+                    p.trace.get("tracestate"),
+                )
+                for p in self._pending
+            ],
+        )
+        self._pending.clear()
+
+
+@asynccontextmanager
+async def unit_of_work(pool: asyncpg.Pool, service: str) -> AsyncIterator[UnitOfWork]:
+    async with pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn, service)
+        yield uow
+        await uow.flush()
