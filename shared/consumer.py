@@ -80,10 +80,12 @@ class EventConsumer:
         max_attempts: int = 5,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
+        topic_prefix: str = "",
     ) -> None:
         self.service = service
-        self.group_id = f"sharaka-{service}"
-        self.dead_letter_topic = dead_letter_topic(service)
+        self.prefix = topic_prefix
+        self.group_id = f"{topic_prefix}sharaka-{service}"
+        self.dead_letter_topic = topic_prefix + dead_letter_topic(service)
         self._pool = pool
         self._producer = producer
         self._handlers = dict(handlers)
@@ -94,7 +96,7 @@ class EventConsumer:
 
     @property
     def topics(self) -> list[str]:
-        return sorted({model.topic for model in self._handlers})
+        return sorted({self.prefix + model.topic for model in self._handlers})
 
     def backoff(self, attempt: int) -> float:
         return float(min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max))

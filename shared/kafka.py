@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,6 +40,10 @@ def make_broker(bootstrap: str, client_id: str, graceful_timeout_s: float) -> Ka
     return KafkaBroker(
         bootstrap,
         client_id=client_id,
+        # Through the root handler, so FastStream's lines are JSON like ours; its per-message
+        # "Received/Processed" lines only at DEBUG.
+        logger=logging.getLogger("sharaka.faststream"),
+        log_level=logging.DEBUG,
         graceful_timeout=graceful_timeout_s,
         enable_idempotence=True,
         acks="all",

@@ -64,6 +64,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
         retention_days: int = 7,
+        topic_prefix: str = "",
     ) -> None:
         self._dsn = dsn
         self._pool = pool
@@ -71,6 +72,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll = poll_interval_s
         self._retention_days = retention_days
+        self._prefix = topic_prefix
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lock_conn: asyncpg.Connection | None = None
@@ -150,7 +152,7 @@ class OutboxRelay:
         for row in rows:
             # send() only enqueues; the batch is flushed by the producer and awaited together.
             fut = await self._producer.send(
-                row["topic"],
+                self._prefix + row["topic"],
                 value=row["payload"].encode(),
                 key=row["key"].encode(),
                 headers=record_headers(row),

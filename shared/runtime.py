@@ -98,7 +98,8 @@ class Runtime:
         ]
         if handlers:
             topics.append(TopicSpec(dead_letter_topic(self.name), s.kafka_default_partitions))
-        await ensure_topics(s.kafka_bootstrap, _dedupe(topics))
+        prefixed = [TopicSpec(s.kafka_topic_prefix + t.name, t.partitions, t.compacted) for t in topics]
+        await ensure_topics(s.kafka_bootstrap, _dedupe(prefixed))
 
         self.producer = make_producer(s.kafka_bootstrap, f"sharaka-{self.name}")
         await self.producer.start()
@@ -109,6 +110,7 @@ class Runtime:
             batch_size=s.relay_batch_size,
             poll_interval_s=s.relay_poll_interval_s,
             retention_days=s.relay_retention_days,
+            topic_prefix=s.kafka_topic_prefix,
         )
         self._spawn(self.relay.run(), "outbox-relay")
 
@@ -122,6 +124,7 @@ class Runtime:
                 max_attempts=s.consumer_max_attempts,
                 backoff_initial_s=s.consumer_backoff_initial_s,
                 backoff_max_s=s.consumer_backoff_max_s,
+                topic_prefix=s.kafka_topic_prefix,
             )
             self.consumer.attach(
                 self.broker,

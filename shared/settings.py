@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    #: Prepended to every topic and consumer group name, so several environments (staging,
+    #: previews, test runs) can share one cluster without seeing each other's events.
+    kafka_topic_prefix: str = ""
     #: Partitions given to topics this service creates when they are missing (dev and tests;
     #: in Kubernetes topics are declared as KafkaTopic resources).
     kafka_default_partitions: int = 3

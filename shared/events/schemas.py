@@ -44,11 +44,14 @@ def committed_schemas(folder: Path = SCHEMA_DIR) -> dict[str, dict[str, Any]]:
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """Resolve local ``$ref``s so two schemas compare by meaning, not by layout."""
+    """Resolve local ``$ref``s and drop annotations, so two schemas compare by meaning."""
     if isinstance(node, dict):
         if "$ref" in node and node["$ref"].startswith("#/$defs/"):
             return _inline(defs[node["$ref"].split("/")[-1]], defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k not in _NOISE and k != "$defs"}
+        out = {k: _inline(v, defs) for k, v in node.items() if k not in _NOISE and k != "$defs"}
+        if isinstance(node.get("properties"), dict):  # field names are data, not annotations
+            out["properties"] = {k: _inline(v, defs) for k, v in node["properties"].items()}
+        return out
     if isinstance(node, list):
         return [_inline(v, defs) for v in node]
     return node

@@ -1,0 +1,88 @@
+"""Small helpers for tests that look at Kafka and Postgres directly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from shared.events.base import Event
+from shared.events.envelope import Envelope
+
+T = TypeVar("T")
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool] = lambda _: False,
+    timeout: float = 10.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Everything on ``topic`` from the beginning, without a consumer group; stops when ``until``
+    holds or after ``timeout`` seconds."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+            if until(records):
+                break
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 20.0, every: float = 0.1) -> T:
+    """Poll ``check`` until it returns a truthy value; fail with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]
+) -> None:
+    """Send raw (key, value, headers) records in order."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def as_record(event: Event, *, service: str = "plans") -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    rec = Envelope.wrap(event, service=service).to_record()
+    return rec.key, rec.value, rec.headers
+
+
+def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+    for k, v in record.headers or ():
+        if k == name:
+            return v.decode()
+    return None
+
+
+async def fetchval(dsn: str, sql: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()

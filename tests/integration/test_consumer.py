@@ -1,0 +1,101 @@
+"""The idempotent consumer against the real broker and database: duplicates, poison messages,
+a handler that always fails, and the partition moving on after each."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
+
+from services.irm.service import SPEC as IRM
+from services.irm.settings import IrmSettings
+from shared.events import topics
+from shared.events.plans import PlanSubmitted
+from tests.conftest import Env, running
+from tests.helpers import as_record, eventually, fetchval, header, produce, read_topic
+
+
+def submitted(plan_id: UUID | None = None) -> PlanSubmitted:
+    return PlanSubmitted(
+        plan_id=plan_id or uuid4(), member_id=uuid4(), title="Beneficial ownership",
+        start_date=date(2025, 9, 1), end_date=date(2027, 8, 31), commitment_count=4,
+        point_of_contact_id=uuid4(), submitted_at=datetime(2025, 10, 31, 12, tzinfo=UTC),
+    )  # fmt: skip
+
+
+async def reviews_of(dsn: str, plan_id: UUID) -> int:
+    return int(await fetchval(dsn, "SELECT count(*) FROM reviews WHERE plan_id = $1", plan_id))
+
+
+async def test_the_same_event_twice_has_one_effect(env: Env) -> None:
+    settings = env.settings(IrmSettings, "irm")
+    ev = submitted()
+    rec = as_record(ev)
+    marker = submitted()
+    async with running(IRM, settings):
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [rec, rec, as_record(marker)])
+        await eventually(lambda: reviews_of(settings.database_url, marker.plan_id))
+    assert await reviews_of(settings.database_url, ev.plan_id) == 1
+    assert await fetchval(settings.database_url, "SELECT count(*) FROM inbox") == 2
+    due = await fetchval(settings.database_url, "SELECT due_date FROM reviews WHERE plan_id=$1", ev.plan_id)
+    assert due == date(2026, 2, 28)  # 31 Oct + 4 months, clamped
+
+
+async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(env: Env) -> None:
+    settings = env.settings(IrmSettings, "irm", consumer_max_attempts=3)
+    key = str(uuid4()).encode()  # one key: every message below lands on the same partition
+    good_key, good_value, good_headers = as_record(submitted())
+    ce = dict(good_headers)
+
+    def hdrs(**over: bytes) -> list[tuple[str, bytes]]:
+        h = {**ce, "ce_id": str(uuid4()).encode(), **over}
+        return list(h.items())
+
+    schema_invalid = json.loads(good_value)
+    schema_invalid["commitment_count"] = "lots"
+    first = submitted()
+    duplicate_plan = submitted(first.plan_id)  # a second APR for one plan: the handler always fails
+    last = submitted()
+    poison = [
+        (key, b"{this is not json", hdrs()),
+        (key, good_value, hdrs(ce_type=b"ogp.plans.never_heard_of.v1")),
+        (key, json.dumps(schema_invalid).encode(), hdrs()),
+        (key, good_value, [("content-type", b"application/json")]),  # not a CloudEvent
+    ]
+    fr, dr, lr = as_record(first), as_record(duplicate_plan), as_record(last)
+    async with running(IRM, settings):
+        await produce(
+            env.kafka.bootstrap,
+            env.topic(topics.PLANS),
+            [*poison, (key, fr[1], fr[2]), (key, dr[1], dr[2]), (key, lr[1], lr[2])],
+        )
+        await eventually(lambda: reviews_of(settings.database_url, last.plan_id), timeout=30)
+
+    assert await reviews_of(settings.database_url, first.plan_id) == 1
+    dlq = await read_topic(env.kafka.bootstrap, env.topic("sharaka.irm.dlq"), until=lambda r: len(r) >= 5)
+    assert [header(r, "dlq_reason") for r in dlq] == [
+        "invalid_json", "unknown_type", "schema_invalid", "missing_attribute", "handler_failed",
+    ]  # fmt: skip
+    source_offsets = [int(header(r, "dlq_source_offset") or -1) for r in dlq]
+    assert source_offsets == sorted(source_offsets)
+    assert all(header(r, "dlq_source_topic") == env.topic(topics.PLANS) for r in dlq)
+    assert dlq[0].value == b"{this is not json"  # the original bytes, untouched
+    assert "commitment_count" in (header(dlq[2], "dlq_detail") or "")
+    assert header(dlq[4], "dlq_attempts") == "3"
+    assert "UniqueViolation" in (header(dlq[4], "dlq_detail") or "")
+    assert header(dlq[4], "ce_id") == dict(dr[2])["ce_id"].decode()
+
+
+async def test_events_this_service_does_not_handle_are_skipped_not_dead_lettered(env: Env) -> None:
+    from shared.events.plans import MemberCreated, MemberKind
+
+    settings = env.settings(IrmSettings, "irm")
+    other = MemberCreated(
+        member_id=uuid4(), name="Ghana", kind=MemberKind.NATIONAL, created_at=datetime.now(UTC)
+    )
+    marker = submitted()
+    async with running(IRM, settings):
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(other), as_record(marker)])
+        await eventually(lambda: reviews_of(settings.database_url, marker.plan_id))
+    dlq = await read_topic(env.kafka.bootstrap, env.topic("sharaka.irm.dlq"), timeout=2)
+    assert dlq == []

@@ -1,0 +1,159 @@
+"""The outbox relay against the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from services.irm.service import SPEC as IRM
+from services.irm.settings import IrmSettings
+from services.plans import handlers
+from services.plans.service import SPEC as PLANS
+from services.plans.settings import PlansSettings
+from shared.auth import Principal
+from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
+from shared.events import topics
+from shared.events.plans import MemberKind, PlanState
+from shared.kafka import make_producer
+from shared.outbox import OutboxRelay
+from tests.conftest import Env, running
+from tests.helpers import eventually, fetchval, header, read_topic
+
+STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
+
+
+async def _submitted_plan(pool: asyncpg.Pool) -> UUID:
+    member = await handlers.create_member(pool, "Kenya", MemberKind.NATIONAL, "KE")
+    plan = await handlers.create_plan(
+        pool, STAFF, member_id=member["id"], title="Open contracting", start_date=date(2025, 1, 1),
+        end_date=date(2027, 1, 1), contact={"name": "A. Otieno", "email": "poc@example.org",
+                                           "phone": None, "language": "en"},
+    )  # fmt: skip
+    await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.CO_CREATION)
+    await handlers.add_commitment(pool, STAFF, plan["id"], title="Publish contracts", objective=None)
+    await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.SUBMITTED)
+    return UUID(str(plan["id"]))
+
+
+class _CrashAfterPublish(OutboxRelay):
+    """A relay that dies exactly between Kafka's ack and marking the rows."""
+
+    async def mark_published(self, ids: object) -> None:
+        raise SystemExit("killed between publish and mark")
+
+
+async def test_relay_dying_between_publish_and_mark_duplicates_but_applies_once(env: Env) -> None:
+    plans_settings = env.settings(PlansSettings, "plans")
+    irm_settings = env.settings(IrmSettings, "irm")
+    pool = await create_pool(plans_settings.database_url)
+    await migrate(pool, load_migrations(("shared", SHARED_MIGRATIONS), ("plans", PLANS.migrations)))
+    producer = make_producer(env.kafka.bootstrap, "test-relay")
+    await producer.start()
+    try:
+        plan_id = await _submitted_plan(pool)
+        crashing = _CrashAfterPublish(
+            dsn=plans_settings.database_url, pool=pool, producer=producer, topic_prefix=env.prefix
+        )
+        with pytest.raises(SystemExit):
+            await crashing.publish_once()
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") > 0
+
+        healthy = OutboxRelay(
+            dsn=plans_settings.database_url, pool=pool, producer=producer, topic_prefix=env.prefix
+        )
+        assert await healthy.drain() > 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+        submitted_type = "ogp.plans.plan_submitted.v1"
+        on_topic = await read_topic(
+            env.kafka.bootstrap, env.topic(topics.PLANS),
+            until=lambda rs: sum(header(r, "ce_type") == submitted_type for r in rs) >= 2,
+        )  # fmt: skip
+        submissions = [r for r in on_topic if header(r, "ce_type") == submitted_type]
+        assert len(submissions) == 2  # the duplicate is on the topic...
+        assert header(submissions[0], "ce_id") == header(submissions[1], "ce_id")
+
+        async with running(IRM, irm_settings):
+            await eventually(lambda: fetchval(irm_settings.database_url,
+                                              "SELECT count(*) FROM inbox"))  # fmt: skip
+            await asyncio.sleep(1.0)  # give the duplicate every chance to be applied
+        reviews = await fetchval(irm_settings.database_url,
+                                 "SELECT count(*) FROM reviews WHERE plan_id = $1", plan_id)  # fmt: skip
+        assert reviews == 1  # ...and only one effect downstream
+    finally:
+        await producer.stop()
+        await pool.close()
+
+
+async def test_events_of_one_plan_keep_their_order_under_concurrent_writes(env: Env) -> None:
+    settings = env.settings(PlansSettings, "plans")
+    per_plan = 15
+    async with running(PLANS, settings) as rt:
+        member = await handlers.create_member(rt.pool, "Chile", MemberKind.NATIONAL, "CL")
+        plan_ids = []
+        for i in range(4):
+            plan = await handlers.create_plan(
+                rt.pool, STAFF, member_id=member["id"], title=f"Plan {i}",
+                start_date=date(2025, 1, 1), end_date=date(2027, 1, 1),
+                contact={"name": "C", "email": None, "phone": None, "language": "es"},
+            )  # fmt: skip
+            plan_ids.append(plan["id"])
+        # Every commitment of every plan at once: the writers race for the plan rows.
+        await asyncio.gather(*(
+            handlers.add_commitment(rt.pool, STAFF, pid, title=f"c{n}", objective=None)
+            for n in range(per_plan) for pid in plan_ids
+        ))  # fmt: skip
+        records = await read_topic(
+            env.kafka.bootstrap, env.topic(topics.PLANS),
+            until=lambda rs: sum(header(r, "ce_type") == "ogp.plans.commitment_added.v1"
+                                 for r in rs) >= per_plan * len(plan_ids),
+        )  # fmt: skip
+    numbers: dict[str, list[int]] = defaultdict(list)
+    partitions: dict[str, set[int]] = defaultdict(set)
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        if header(r, "ce_type") == "ogp.plans.commitment_added.v1":
+            numbers[r.key.decode()].append(json.loads(r.value)["number"])
+            partitions[r.key.decode()].add(r.partition)
+    assert len(numbers) == len(plan_ids)
+    for key, seen in numbers.items():
+        assert seen == list(range(1, per_plan + 1)), key
+        assert len(partitions[key]) == 1
+
+
+async def test_a_row_that_commits_late_is_not_skipped(env: Env) -> None:
+    settings = env.settings(PlansSettings, "plans")
+    async with running(PLANS, settings) as rt:
+        slow = await rt.pool.acquire()
+        tx = slow.transaction()
+        await tx.start()
+        # The slow transaction takes the lower id but commits after a faster one.
+        await slow.execute(
+            """INSERT INTO outbox (event_id, topic, key, event_type, source, event_time, payload)
+               VALUES (gen_random_uuid(), $1, 'late', 'ogp.plans.member_created.v1', '/t', now(), '{}')""",
+            topics.PLANS,
+        )
+        await handlers.create_member(rt.pool, "Fast", MemberKind.LOCAL, None)
+        await eventually(lambda: rt.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))  # fmt: skip
+        await tx.commit()
+        await rt.pool.release(slow)
+        await eventually(lambda: rt.pool.fetchval(
+            "SELECT published_at IS NOT NULL FROM outbox WHERE key = 'late'"))  # fmt: skip
+
+
+async def test_only_one_relay_is_active(env: Env) -> None:
+    settings = env.settings(PlansSettings, "plans")
+    async with running(PLANS, settings) as first, running(PLANS, settings) as second:
+        await eventually(lambda: _one_leader(first.relay.is_leader, second.relay.is_leader))
+        await asyncio.sleep(1.5)
+        assert [first.relay.is_leader, second.relay.is_leader].count(True) == 1
+
+
+async def _one_leader(*flags: bool) -> bool:
+    return list(flags).count(True) == 1
