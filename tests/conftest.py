@@ -45,6 +45,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
     cluster.start()
     yield cluster
     cluster.stop()
+    cluster.remove_data()
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ async def test_the_same_event_twice_has_one_effect(env: Env) -> None:
 async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(env: Env) -> None:
     settings = env.settings(IrmSettings, "irm", consumer_max_attempts=3)
     key = str(uuid4()).encode()  # one key: every message below lands on the same partition
-    good_key, good_value, good_headers = as_record(submitted())
+    _, good_value, good_headers = as_record(submitted())
     ce = dict(good_headers)
 
     def hdrs(**over: bytes) -> list[tuple[str, bytes]]:

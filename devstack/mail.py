@@ -1,0 +1,220 @@
+"""A local SMTP server that catches every message instead of delivering it.
+
+The notification service sends real SMTP; tests and local runs need to see those messages
+without any mail leaving the machine. Each message is kept in memory (for assertions) and
+written as a ``.eml`` file (to open in a mail client while developing).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import itertools
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from devstack import procs
+from devstack.ports import HOST, free_port, port_open, wait_port_closed
+
+
+class _DropLoginDataNotice(logging.Filter):
+    """aiosmtpd warns about its own deprecated attribute on every AUTH; that is not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Session.login_data is deprecated")
+
+
+logging.getLogger("mail.log").addFilter(_DropLoginDataNotice())
+
+
+class MailCatcher:
+    """An aiosmtpd server on 127.0.0.1 running in a background thread.
+
+    AUTH is offered and any credentials pass, so a service configured with a user and
+    password for its real relay can send here unchanged.
+    """
+
+    def __init__(self, folder: Path | None = None, port: int | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self._port = port or free_port()
+        self.messages: list[EmailMessage] = []
+        self._changed = threading.Condition()
+        self._counter = itertools.count(1)
+        self._controller: Controller | None = None
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def start(self) -> None:
+        if self._controller is not None:
+            return
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        controller = Controller(
+            _Handler(self),
+            hostname=HOST,
+            port=self._port,
+            enable_SMTPUTF8=True,
+            authenticator=_accept_any_login,
+            auth_require_tls=False,
+        )
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def clear(self) -> None:
+        """Forget the messages so far, so one test does not see another's mail."""
+        with self._changed:
+            self.messages.clear()
+
+    def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 10) -> EmailMessage:
+        """Return the first message (received before or during the wait) that matches.
+
+        Mail is sent asynchronously by another service, so tests must wait rather than look.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for message in self.messages:
+                    if predicate(message):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    subjects = [str(m.get("Subject", "")) for m in self.messages]
+                    raise TimeoutError(f"no matching mail within {timeout}s; received subjects: {subjects}")
+                self._changed.wait(remaining)
+
+    def _store(self, mail_from: str, rcpt_tos: list[str], content: bytes) -> None:
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        # The envelope says who really receives the mail (Bcc is not in the headers).
+        message["X-Envelope-From"] = mail_from
+        message["X-Envelope-To"] = ", ".join(rcpt_tos)
+        seq = next(self._counter)
+        if self.folder is not None:
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            name = f"{stamp}-{seq:05d}-{uuid.uuid4().hex[:8]}.eml"
+            tmp = self.folder / f".{name}.tmp"
+            tmp.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+            os.replace(tmp, self.folder / name)
+        with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+
+
+class _Handler:
+    def __init__(self, catcher: MailCatcher) -> None:
+        self._catcher = catcher
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = envelope.original_content or envelope.content
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        self._catcher._store(str(envelope.mail_from), list(envelope.rcpt_tos), content)
+        return "250 Message accepted for delivery"
+
+
+def _accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=True)
+
+
+class MailDaemon:
+    """Runs ``python -m devstack mail`` detached, for ``devstack up`` and ``make run``.
+
+    A MailCatcher lives in a thread of its creator; the CLI exits after ``up``, so the
+    long-lived catcher needs its own process, found again through a PID file.
+    """
+
+    def __init__(self, home: Path, port: int | None = None) -> None:
+        self.home = Path(home).resolve()
+        self.folder = self.home / "messages"
+        self._state_file = self.home / "state.json"
+        self._pid_file = self.home / "mail.pid"
+        self._lock_file = self.home / ".lock"
+        self._explicit_port = port is not None
+        state = procs.read_state(self._state_file)
+        self._port: int = port or int(state.get("port") or 0) or free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def host(self) -> str:
+        return HOST
+
+    @property
+    def pid(self) -> int | None:
+        pid = procs.read_pid(self._pid_file)
+        return pid if procs.is_ours(pid, ["devstack", "mail", str(self.folder)]) else None
+
+    def start(self, timeout: float = 15) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with procs.file_lock(self._lock_file):
+            if self.pid is not None:
+                return
+            if port_open(self._port):
+                if self._explicit_port:
+                    raise RuntimeError(f"port {self._port} is already in use by another program")
+                self._port = free_port()
+            procs.write_state(self._state_file, {"port": self._port})
+            log = self.home / "mail.log"
+            cmd = [
+                sys.executable,
+                "-m",
+                "devstack",
+                "mail",
+                "--port",
+                str(self._port),
+                "--folder",
+                str(self.folder),
+            ]
+            with log.open("ab") as out:
+                self._proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=str(procs.REPO_ROOT),
+                    start_new_session=True,
+                )
+            self._pid_file.write_text(f"{self._proc.pid}\n", encoding="utf-8")
+            deadline = time.monotonic() + timeout
+            while not port_open(self._port):
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    procs.kill_now(self._proc.pid, self._proc)
+                    self._pid_file.unlink(missing_ok=True)
+                    raise RuntimeError(f"mail catcher did not start:\n{procs.tail(log)}")
+                time.sleep(0.1)
+
+    def stop(self, timeout: float = 10) -> None:
+        with procs.file_lock(self._lock_file):
+            pid = self.pid
+            if pid is not None:
+                child = self._proc if self._proc is not None and self._proc.pid == pid else None
+                procs.terminate(pid, timeout, child)
+                wait_port_closed(self._port, 5)
+            self._pid_file.unlink(missing_ok=True)
+            self._proc = None

@@ -1,0 +1,130 @@
+"""The walking skeleton end to end: four service processes, real Kafka, Postgres and SMTP.
+
+HTTP submit in plans → consultation closes co-creation → IRM schedules the Action Plan Review
+due four months later → notifications e-mails the point of contact twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.irm.domain import action_plan_review_due
+from shared.events import topics
+from tests.conftest import Env, token
+from tests.e2e.procs import ServiceProcess
+from tests.helpers import eventually, header, read_topic
+
+SERVICES = ("plans", "consultation", "irm", "notifications")
+STAFF = token("staff")
+
+
+@pytest.fixture
+async def platform(env: Env, tmp_path: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
+    procs = {
+        name: ServiceProcess(name, env.env_vars(name.upper() + "_", name), tmp_path) for name in SERVICES
+    }
+    try:
+        for p in procs.values():
+            p.start()
+        for p in procs.values():
+            await p.wait_ready()
+        yield procs
+    finally:
+        for p in procs.values():
+            p.ensure_stopped()
+
+
+async def test_submit_reaches_every_service_and_the_inbox(
+    env: Env, platform: dict[str, ServiceProcess]
+) -> None:
+    email = f"poc-{env.run_id}@example.org"
+    url = {name: p.base_url for name, p in platform.items()}
+    async with httpx.AsyncClient(timeout=10) as http:
+        member = (await http.post(f"{url['plans']}/v1/members", headers=STAFF,
+                                  json={"name": "Tunisia", "kind": "national", "country_code": "TN"})).json()  # fmt: skip
+        r = await http.post(f"{url['plans']}/v1/plans", headers=STAFF, json={
+            "member_id": member["id"], "title": "Plan national 2025-2027",
+            "start_date": "2025-09-01", "end_date": "2027-08-31",
+            "point_of_contact": {"name": "Salma Ben Ali", "email": email, "language": "fr"},
+        })  # fmt: skip
+        assert r.status_code == 201, r.text
+        plan_id = r.json()["id"]
+        for step in ("co_creation",):
+            await http.post(
+                f"{url['plans']}/v1/plans/{plan_id}/transitions", json={"to": step}, headers=STAFF
+            )
+        await http.post(f"{url['plans']}/v1/plans/{plan_id}/commitments", headers=STAFF,
+                        json={"title": "Registre des bénéficiaires effectifs"})  # fmt: skip
+        r = await http.post(f"{url['plans']}/v1/plans/{plan_id}/transitions", json={"to": "submitted"},
+                            headers=STAFF)  # fmt: skip
+        assert r.status_code == 200, r.text
+        submitted_on = datetime.fromisoformat(r.json()["submitted_at"]).date()
+
+        # Both e-mails reach the SMTP server, in the contact's language.
+        submitted_mail = env.mail.wait_for(
+            lambda m: m["To"].endswith(f"<{email}>") and "soumis" in m["Subject"], timeout=30
+        )
+        review_mail = env.mail.wait_for(
+            lambda m: m["To"].endswith(f"<{email}>") and "MRI" in m["Subject"], timeout=30
+        )
+        due = action_plan_review_due(submitted_on)
+        assert due.isoformat() in review_mail.get_content()
+        assert "Plan national 2025-2027" in submitted_mail.get_content()
+
+        # The IRM review is readable over HTTP with the right due date.
+        async def review() -> list[dict[str, object]]:
+            return (await http.get(f"{url['irm']}/v1/reviews", params={"plan_id": plan_id})).json()
+
+        reviews = await eventually(review)
+        assert len(reviews) == 1
+        assert reviews[0]["kind"] == "action_plan_review"
+        assert date.fromisoformat(str(reviews[0]["due_date"])) == due
+
+        # Consultation closed co-creation in its own store.
+        async def closed() -> bool:
+            r = await http.get(f"{url['consultation']}/v1/plans/{plan_id}/co-creation")
+            return r.status_code == 200 and r.json()["state"] == "closed"
+
+        await eventually(closed)
+        space = (await http.get(f"{url['consultation']}/v1/plans/{plan_id}/co-creation")).json()
+        assert [c["number"] for c in space["commitments"]] == [1]
+
+        # The delivery log says both were sent (staff only), without any address in it.
+        async def sent() -> list[dict[str, object]]:
+            r = await http.get(
+                f"{url['notifications']}/v1/deliveries", params={"plan_id": plan_id}, headers=STAFF
+            )
+            return [d for d in r.json() if d["status"] == "sent"]
+
+        assert len(await eventually(sent)) == 2
+        assert (await http.get(f"{url['notifications']}/v1/deliveries")).status_code == 401
+
+    # One trace from the HTTP request, through Kafka, into the IRM and back out on its topic.
+    plans_records = await read_topic(env.kafka.bootstrap, env.topic(topics.PLANS),
+                                     until=lambda rs: any(header(r, "ce_type") == "ogp.plans.plan_submitted.v1" for r in rs))  # fmt: skip
+    irm_records = await read_topic(env.kafka.bootstrap, env.topic(topics.IRM), until=lambda rs: len(rs) >= 1)
+    submitted_rec = next(r for r in plans_records if header(r, "ce_type") == "ogp.plans.plan_submitted.v1")
+    trace_of = lambda r: (header(r, "traceparent") or "").split("-")[1]  # noqa: E731
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_of(submitted_rec))
+    assert trace_of(irm_records[0]) == trace_of(submitted_rec)
+
+    # Personal data never travels on a public topic nor reaches a log line.
+    for name in (topics.PLANS, topics.IRM, topics.CONSULTATION, topics.NOTIFICATIONS):
+        for r in await read_topic(env.kafka.bootstrap, env.topic(name), timeout=2):
+            assert email not in (r.value or b"").decode() and "Salma" not in (r.value or b"").decode()
+    for p in platform.values():
+        assert email not in p.log_text(), p.service
+
+    # Logs are JSON with the service name and W3C-sized trace ids.
+    lines = [json.loads(line) for line in platform["plans"].log_text().splitlines() if line.startswith("{")]
+    requests = [e for e in lines if e.get("event") == "http request"]
+    assert requests and all(re.fullmatch(r"[0-9a-f]{32}", e["trace_id"]) for e in requests)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", e["span_id"]) for e in requests)
+    assert all(e["service"] == "plans" for e in lines)
