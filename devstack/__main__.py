@@ -1,4 +1,4 @@
-"""``python -m devstack up|down|status|clean|install|mail``: the developer's local stack.
+"""``python -m devstack run|up|down|status|clean|install|mail``: the developer's local stack.
 
 Everything lives under ``<repo>/.local`` on fixed ports (Kafka 9092, PostgreSQL 55432,
 SMTP 1025; override with SHARAKA_KAFKA_PORT, SHARAKA_PG_PORT, SHARAKA_SMTP_PORT) so that
@@ -146,6 +146,12 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(_args: argparse.Namespace) -> int:
+    from devstack import run
+
+    return run.main(_kafka(configured=True), _postgres(configured=True), _mail(configured=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--no-mail", action="store_true", help="do not start the mail catcher")
     up.add_argument("--timeout", type=float, default=120, help="seconds to wait for Kafka")
     up.set_defaults(func=cmd_up)
+    sub.add_parser("run", help="start everything and the four services; Ctrl-C stops it all").set_defaults(
+        func=cmd_run
+    )
     sub.add_parser("install", help="fetch the Kafka jars (done by up if needed)").set_defaults(
         func=cmd_install
     )

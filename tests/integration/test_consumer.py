@@ -99,3 +99,22 @@ async def test_events_this_service_does_not_handle_are_skipped_not_dead_lettered
         await eventually(lambda: reviews_of(settings.database_url, marker.plan_id))
     dlq = await read_topic(env.kafka.bootstrap, env.topic("sharaka.irm.dlq"), timeout=2)
     assert dlq == []
+
+
+async def test_dead_letters_can_be_listed_and_replayed_once_fixed(env: Env) -> None:
+    from shared import dlq
+
+    settings = env.settings(IrmSettings, "irm", consumer_max_attempts=2)
+    first = submitted()
+    again = submitted(first.plan_id)  # fails: one APR per plan
+    async with running(IRM, settings):
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(first), as_record(again)])
+        letters = await eventually(lambda: dlq.list_letters(env.kafka.bootstrap, "irm", env.prefix))
+        assert [d.reason for d in letters] == ["handler_failed"]
+        assert letters[0].event_type == "ogp.plans.plan_submitted.v1"
+
+        # The operator fixes the cause (here: removes the first review), then replays.
+        await fetchval(settings.database_url, "DELETE FROM reviews WHERE plan_id = $1", first.plan_id)
+        assert len(await dlq.replay(env.kafka.bootstrap, "irm", env.prefix)) == 1
+        await eventually(lambda: reviews_of(settings.database_url, first.plan_id))
+        assert await dlq.replay(env.kafka.bootstrap, "irm", env.prefix) == []  # replayed once only

@@ -1,0 +1,63 @@
+# Sharaka: two commands do all the set-up on a fresh machine.
+#   make run    the platform: Kafka, PostgreSQL, a mail catcher and the four services
+#   make test   the whole suite (lint, types, contracts, unit, integration, end to end)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .local/tools
+UV := $(TOOLS)/bin/uv
+RUN := $(UV) run --frozen
+
+.PHONY: run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+## run: start everything locally (first run fetches the Kafka jars); Ctrl-C stops it all
+run: .venv/.synced
+	$(RUN) python -m devstack run
+
+## test: the whole suite, starting the Kafka, PostgreSQL and SMTP servers it needs
+test: .venv/.synced lint typecheck schemas-check
+	$(RUN) pytest
+
+lint: .venv/.synced
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: .venv/.synced
+	$(RUN) mypy shared services devstack bench
+
+## schemas: re-export the event JSON Schemas (refuses breaking changes to published ones)
+schemas: .venv/.synced
+	$(RUN) python -m shared.events.schemas export
+
+schemas-check: .venv/.synced
+	$(RUN) python -m shared.events.schemas check
+
+## bench: end-to-end throughput and latency next to raw aiokafka
+bench: .venv/.synced
+	$(RUN) python -m bench.e2e
+
+## token: a local staff token (ROLE=government MEMBER=<uuid> for a point of contact)
+token: .venv/.synced
+	@$(RUN) python -m shared.auth mint --role $${ROLE:-staff} $${MEMBER:+--member $$MEMBER}
+
+up: .venv/.synced
+	$(RUN) python -m devstack up --database sharaka_plans --database sharaka_consultation \
+		--database sharaka_irm --database sharaka_notifications
+down: .venv/.synced
+	$(RUN) python -m devstack down
+status: .venv/.synced
+	$(RUN) python -m devstack status
+## clean: stop and delete local data (keeps downloaded jars)
+clean: .venv/.synced
+	$(RUN) python -m devstack clean
+distclean: down
+	rm -rf .local .venv
