@@ -3,7 +3,8 @@
 A plain aiokafka group consumer with manual offset commit once per batch, the same batch size
 and wait as the IRM consumer, no database. It prints ``READY`` once it owns partitions, reads
 until it has seen ``--count`` records (or ``--timeout`` passes) and writes, for every record,
-receive time minus the producer's ``bench_sent_ns`` header, in ms, to ``--out`` as JSON.
+receive time minus the producer's ``bench_sent_ns`` header, in ms, to ``--out`` as JSON, with
+the CPU seconds it used after ``READY``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ async def consume(args: argparse.Namespace) -> dict[str, Any]:
                 raise TimeoutError("no partitions assigned within 60 s")
             await consumer.getmany(timeout_ms=100)
         print("READY", flush=True)
+        cpu0 = time.process_time()
         deadline = time.monotonic() + args.timeout
         while len(latencies_ms) < args.count and time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=args.batch_timeout_ms, max_records=args.max_records)
@@ -53,9 +55,15 @@ async def consume(args: argparse.Namespace) -> dict[str, Any]:
                     if sent is not None:
                         latencies_ms.append((now_ns - int(sent)) / 1e6)
             await consumer.commit()
+        cpu_s = time.process_time() - cpu0
     finally:
         await consumer.stop()
-    return {"latencies_ms": latencies_ms, "first_recv_ns": first_recv_ns, "last_recv_ns": last_recv_ns}
+    return {
+        "latencies_ms": latencies_ms,
+        "first_recv_ns": first_recv_ns,
+        "last_recv_ns": last_recv_ns,
+        "cpu_s": cpu_s,
+    }
 
 
 def main() -> None:

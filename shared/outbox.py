@@ -79,8 +79,11 @@ class OutboxRelay:
         self.is_leader = False
 
     # --- the loop ---------------------------------------------------------------------------
-    async def run(self) -> None:
-        """Run until :meth:`stop`; survives Kafka and Postgres outages by retrying with back-off."""
+    async def run(self, drain_timeout_s: float = 10.0) -> None:
+        """Run until :meth:`stop`; survives Kafka and Postgres outages by retrying with back-off.
+
+        On stop, the leader publishes what is already committed before it lets go of the lock,
+        so a rolling restart does not leave events waiting for the next leader's first poll."""
         backoff = 0.5
         while not self._stopping.is_set():
             try:
@@ -96,6 +99,12 @@ class OutboxRelay:
                 await self._release()
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+        if self.is_leader:
+            try:
+                published = await self.drain(drain_timeout_s)
+                log.info("outbox drained at shutdown", published=published)
+            except Exception as exc:
+                log.warning("outbox not fully drained at shutdown", error=repr(exc))
         await self._release()
 
     async def stop(self) -> None:

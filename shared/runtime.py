@@ -71,6 +71,7 @@ class Runtime:
     app: FastAPI = field(init=False)
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(init=False, default_factory=list)
+    _relay_task: asyncio.Future[None] = field(init=False)
     _migrated: bool = field(init=False, default=False)
     _broker_started: bool = field(init=False, default=False)
 
@@ -112,7 +113,9 @@ class Runtime:
             retention_days=s.relay_retention_days,
             topic_prefix=s.kafka_topic_prefix,
         )
-        self._spawn(self.relay.run(), "outbox-relay")
+        self._relay_task = asyncio.ensure_future(
+            self.relay.run(drain_timeout_s=min(10.0, s.graceful_timeout_s))
+        )
 
         self.broker = make_broker(s.kafka_bootstrap, f"sharaka-{self.name}", s.graceful_timeout_s)
         if handlers:
@@ -145,14 +148,13 @@ class Runtime:
             # its offsets before the consumer leaves the group.
             with contextlib.suppress(Exception):
                 await self.broker.stop()
-        if self.relay.is_leader:
-            with contextlib.suppress(Exception):
-                published = await self.relay.drain(timeout_s=min(10.0, self.settings.graceful_timeout_s))
-                log.info("outbox drained at shutdown", published=published)
-        await self.relay.stop()
-        for task in self._tasks:
+        for task in self._tasks:  # background loops watch `stopping` and finish their batch
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=self.settings.graceful_timeout_s)
+        # The relay stops last among the writers: it publishes what the others just committed.
+        await self.relay.stop()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            await asyncio.wait_for(self._relay_task, timeout=self.settings.graceful_timeout_s)
         with contextlib.suppress(Exception):
             await self.producer.stop()  # flushes whatever is still buffered
         await self.pool.close()
