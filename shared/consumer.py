@@ -102,7 +102,7 @@ class EventConsumer:
         return float(min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max))
 
     def attach(self, broker: KafkaBroker, *, max_records: int = 200, batch_timeout_ms: int = 20) -> None:
-        self.subscriber = broker.subscriber(
+        subscriber = broker.subscriber(
             *self.topics,
             batch=True,
             group_id=self.group_id,
@@ -116,7 +116,9 @@ class EventConsumer:
             # We decode ourselves: FastStream must not reject non-JSON before we can dead-letter it.
             decoder=_raw_decoder,
             title=f"{self.service} events",
-        )(self.on_batch)
+        )
+        subscriber(self.on_batch)
+        self.subscriber = subscriber
 
     async def on_batch(self, body: Any, msg: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = (

@@ -106,6 +106,15 @@ async def test_submit_reaches_every_service_and_the_inbox(
         assert len(await eventually(sent)) == 2
         assert (await http.get(f"{url['notifications']}/v1/deliveries")).status_code == 401
 
+        # Operators see lag per partition and the deliveries made.
+        async def lag_reported() -> bool:
+            text = (await http.get(f"{url['irm']}/metrics")).text
+            return f'sharaka_consumer_lag{{partition="0",topic="{env.topic(topics.PLANS)}"}} 0.0' in text
+
+        await eventually(lag_reported, timeout=15, every=0.5)
+        notif_metrics = (await http.get(f"{url['notifications']}/metrics")).text
+        assert 'sharaka_deliveries_total{channel="email",outcome="sent"} 2.0' in notif_metrics
+
     # One trace from the HTTP request, through Kafka, into the IRM and back out on its topic.
     plans_records = await read_topic(env.kafka.bootstrap, env.topic(topics.PLANS),
                                      until=lambda rs: any(header(r, "ce_type") == "ogp.plans.plan_submitted.v1" for r in rs))  # fmt: skip
