@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+.PHONY: deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,7 +24,7 @@ run: .venv/.synced
 	$(RUN) python -m devstack run
 
 ## test: the whole suite, starting the Kafka, PostgreSQL and SMTP servers it needs
-test: .venv/.synced lint typecheck schemas-check
+test: .venv/.synced lint typecheck schemas-check deploy-check
 	$(RUN) pytest
 
 lint: .venv/.synced
@@ -33,6 +33,10 @@ lint: .venv/.synced
 
 typecheck: .venv/.synced
 	$(RUN) mypy shared services devstack bench
+
+## deploy-check: offline validation of the Dockerfile, compose file and Kubernetes manifests
+deploy-check:
+	bash deploy/validate.sh
 
 ## schemas: re-export the event JSON Schemas (refuses breaking changes to published ones)
 schemas: .venv/.synced

@@ -6,20 +6,60 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared.logging import get_logger
+from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def client_options(settings: ServiceSettings | None) -> dict[str, Any]:
+    """aiokafka connection options (TLS, SASL) from the settings; empty for plain local use."""
+    if settings is None or settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    opts: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        opts["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        opts["sasl_plain_username"] = settings.kafka_sasl_username
+        opts["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
+    return opts
+
+
+def broker_security(settings: ServiceSettings | None) -> BaseSecurity | None:
+    """The same options in FastStream's terms."""
+    opts = client_options(settings)
+    if not opts:
+        return None
+    ssl_context = opts.get("ssl_context")
+    if "sasl_mechanism" not in opts:
+        return BaseSecurity(ssl_context=ssl_context)
+    kind = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    return kind[opts["sasl_mechanism"]](
+        opts["sasl_plain_username"] or "",
+        opts["sasl_plain_password"] or "",
+        ssl_context=ssl_context,
+        use_ssl=ssl_context is not None,
+    )
+
+
+def make_producer(
+    bootstrap: str, client_id: str, settings: ServiceSettings | None = None
+) -> AIOKafkaProducer:
     """Idempotent, ``acks=all``: a retried send is written once and per-partition order holds."""
     return AIOKafkaProducer(
+        **client_options(settings),
         bootstrap_servers=bootstrap,
         client_id=client_id,
         enable_idempotence=True,
@@ -30,7 +70,9 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     )
 
 
-def make_broker(bootstrap: str, client_id: str, graceful_timeout_s: float) -> KafkaBroker:
+def make_broker(
+    bootstrap: str, client_id: str, graceful_timeout_s: float, settings: ServiceSettings | None = None
+) -> KafkaBroker:
     """The broker that runs this service's subscribers.
 
     ``graceful_timeout`` lets in-flight batches finish (and commit) on shutdown. The ack policy
@@ -39,6 +81,7 @@ def make_broker(bootstrap: str, client_id: str, graceful_timeout_s: float) -> Ka
     """
     return KafkaBroker(
         bootstrap,
+        security=broker_security(settings),
         client_id=client_id,
         # Through the root handler, so FastStream's lines are JSON like ours; its per-message
         # "Received/Processed" lines only at DEBUG.
@@ -57,13 +100,17 @@ class TopicSpec:
     compacted: bool = False
 
 
-async def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, specs: Iterable[TopicSpec], settings: ServiceSettings | None = None
+) -> list[str]:
     """Create missing topics (dev and tests; production declares them as KafkaTopic resources).
 
     Creating them up front, rather than relying on auto-creation, avoids a consumer subscribing
     before the topic exists and missing the first events with ``auto_offset_reset=latest``.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="sharaka-admin")
+    admin = AIOKafkaAdminClient(
+        **client_options(settings), bootstrap_servers=bootstrap, client_id="sharaka-admin"
+    )
     await admin.start()
     created: list[str] = []
     try:

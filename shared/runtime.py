@@ -100,9 +100,10 @@ class Runtime:
         if handlers:
             topics.append(TopicSpec(dead_letter_topic(self.name), s.kafka_default_partitions))
         prefixed = [TopicSpec(s.kafka_topic_prefix + t.name, t.partitions, t.compacted) for t in topics]
-        await ensure_topics(s.kafka_bootstrap, _dedupe(prefixed))
+        if s.kafka_create_topics:
+            await ensure_topics(s.kafka_bootstrap, _dedupe(prefixed), s)
 
-        self.producer = make_producer(s.kafka_bootstrap, f"sharaka-{self.name}")
+        self.producer = make_producer(s.kafka_bootstrap, f"sharaka-{self.name}", s)
         await self.producer.start()
         self.relay = OutboxRelay(
             dsn=s.database_url,
@@ -117,7 +118,7 @@ class Runtime:
             self.relay.run(drain_timeout_s=min(10.0, s.graceful_timeout_s))
         )
 
-        self.broker = make_broker(s.kafka_bootstrap, f"sharaka-{self.name}", s.graceful_timeout_s)
+        self.broker = make_broker(s.kafka_bootstrap, f"sharaka-{self.name}", s.graceful_timeout_s, s)
         if handlers:
             self.consumer = EventConsumer(
                 service=self.name,

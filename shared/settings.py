@@ -6,6 +6,8 @@ Each service subclasses :class:`ServiceSettings` with its own ``env_prefix`` (``
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,16 @@ class ServiceSettings(BaseSettings):
     #: Partitions given to topics this service creates when they are missing (dev and tests;
     #: in Kubernetes topics are declared as KafkaTopic resources).
     kafka_default_partitions: int = 3
+    #: Create missing topics at start-up (local use). Off where topics are declared as
+    #: KafkaTopic resources and service users hold no Create ACL.
+    kafka_create_topics: bool = True
+    #: Client authentication, e.g. SASL_SSL + SCRAM-SHA-512 with a Strimzi KafkaUser's secret.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    #: CA bundle to trust for SSL/SASL_SSL (the cluster CA); the system store when unset.
+    kafka_ssl_cafile: str | None = None
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
