@@ -838,7 +838,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the irm and plans processes during the throughput run")  # fmt: skip
     parser.add_argument("--profile-seconds", type=int, default=20)
-    parser.add_argument("--wait-quiet", type=float, default=0.0,
+    parser.add_argument("--wait-quiet", type=float, default=30.0,
                         help="wait up to this many seconds for other load on the machine to end")  # fmt: skip
     parser.add_argument("--json", type=Path, default=RESULTS / "e2e-latest.json")
     args = parser.parse_args(argv)

@@ -3,6 +3,10 @@
 from pathlib import Path
 
 from services.plans.api import router
+from services.plans.api_data import router as data_router
+from services.plans.api_public import router as public_router
+from services.plans.reactions import HANDLERS
+from services.plans.timers import timer_loop
 from shared.events import topics
 from shared.kafka import TopicSpec
 from shared.runtime import ServiceSpec
@@ -13,6 +17,8 @@ SPEC = ServiceSpec(
     description="Members, action plans, commitments and milestones of the Open Government "
     "Partnership. Reads are public; writes need a bearer token.",
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, public_router, data_router],
+    background=[timer_loop],
+    handlers=lambda _rt: HANDLERS,
     produces=[TopicSpec(topics.PLANS), TopicSpec(topics.PLANS_CONTACTS, compacted=True)],
 )

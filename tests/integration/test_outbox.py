@@ -13,7 +13,7 @@ import pytest
 
 from services.irm.service import SPEC as IRM
 from services.irm.settings import IrmSettings
-from services.plans import handlers
+from services.plans import commitments, handlers
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from shared.auth import Principal
@@ -28,6 +28,10 @@ from tests.helpers import eventually, fetchval, header, read_topic
 STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
 
 
+def _fields(title: str) -> dict[str, object]:
+    return {"texts": {"title": {"en": title}}, "original_language": "en"}
+
+
 async def _submitted_plan(pool: asyncpg.Pool) -> UUID:
     member = await handlers.create_member(pool, "Kenya", MemberKind.NATIONAL, "KE")
     plan = await handlers.create_plan(
@@ -36,7 +40,7 @@ async def _submitted_plan(pool: asyncpg.Pool) -> UUID:
                                            "phone": None, "language": "en"},
     )  # fmt: skip
     await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.CO_CREATION)
-    await handlers.add_commitment(pool, STAFF, plan["id"], title="Publish contracts", objective=None)
+    await commitments.add_commitment(pool, STAFF, plan["id"], _fields("Publish contracts"))
     await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.SUBMITTED)
     return UUID(str(plan["id"]))
 
@@ -106,7 +110,7 @@ async def test_events_of_one_plan_keep_their_order_under_concurrent_writes(env: 
             plan_ids.append(plan["id"])
         # Every commitment of every plan at once: the writers race for the plan rows.
         await asyncio.gather(*(
-            handlers.add_commitment(rt.pool, STAFF, pid, title=f"c{n}", objective=None)
+            commitments.add_commitment(rt.pool, STAFF, pid, _fields(f"c{n}"))
             for n in range(per_plan) for pid in plan_ids
         ))  # fmt: skip
         records = await read_topic(
