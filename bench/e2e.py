@@ -146,52 +146,73 @@ def _cpu_s(pid: int) -> float:
     return (int(f[11]) + int(f[12])) / _CLK if f else 0.0
 
 
-def _tree_cpu_s(root: int) -> float:
-    """CPU of a process and its direct children (the postmaster and its backends)."""
+def _one(pid: int) -> dict[int, float]:
+    return {pid: _cpu_s(pid)} if pid > 0 else {}
+
+
+def _tree(root: int) -> dict[int, float]:
+    """CPU seconds of a process and of each of its direct children (postmaster and backends)."""
     if root <= 0:
-        return 0.0
-    total = _cpu_s(root)
+        return {}
+    out = _one(root)
     with contextlib.suppress(OSError):
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 f = _stat_fields(int(entry.name))
                 if f and int(f[1]) == root:
-                    total += (int(f[11]) + int(f[12])) / _CLK
-    return total
+                    out[int(entry.name)] = (int(f[11]) + int(f[12])) / _CLK
+    return out
 
 
-def _machine_busy_s() -> float:
+def _machine_s() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine; steal is time the hypervisor took away."""
     try:
         parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     except (OSError, ValueError):
-        return 0.0
-    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
-    return (sum(parts[:8]) - idle) / _CLK
+        return 0.0, 0.0
+    parts += [0] * (8 - len(parts))
+    user, nice, system, _idle, _iowait, irq, softirq, steal = parts[:8]
+    return (user + nice + system + irq + softirq) / _CLK, steal / _CLK
+
+
+def _machine_busy_s() -> float:
+    return _machine_s()[0]
+
+
+Snapshot = dict[str, dict[int, float]]
 
 
 @dataclass
 class CpuMeter:
-    """Cores used by each part of the system between two snapshots."""
+    """Cores used by each part of the system between two snapshots.
 
-    pids: dict[str, Callable[[], float]]
+    Per PID, so that a process (a Postgres backend) that starts during the window counts from
+    zero, and one that ends is left out instead of making its group's total go backwards.
+    """
 
-    def snapshot(self) -> dict[str, float]:
-        snap = {name: fn() for name, fn in self.pids.items()}
-        snap["machine (busy)"] = _machine_busy_s()
-        snap["_wall"] = time.monotonic()
+    sources: dict[str, Callable[[], dict[int, float]]]
+
+    def snapshot(self) -> Snapshot:
+        snap = {name: fn() for name, fn in self.sources.items()}
+        busy, steal = _machine_s()
+        snap["machine (busy)"] = {0: busy}
+        snap["vm steal"] = {0: steal}
+        snap["_wall"] = {0: time.monotonic()}
         return snap
 
     @staticmethod
-    def cores(
-        before: dict[str, float], after: dict[str, float], extra_s: dict[str, float] | None = None
-    ) -> dict[str, float]:
+    def cores(before: Snapshot, after: Snapshot, extra_s: dict[str, float] | None = None) -> dict[str, float]:
         """Average cores per part; ``other`` is what the machine spent outside this benchmark."""
-        wall = after["_wall"] - before["_wall"]
+        wall = after["_wall"][0] - before["_wall"][0]
         if wall <= 0:
             return {}
-        used = {k: (after[k] - before[k]) / wall for k in before if k != "_wall"}
+        used: dict[str, float] = {}
+        for name, pids in after.items():
+            if name != "_wall" and name in before:
+                spent = sum(max(0.0, cpu - before[name].get(pid, 0.0)) for pid, cpu in pids.items())
+                used[name] = spent / wall
         used.update({k: v / wall for k, v in (extra_s or {}).items()})
-        ours = sum(v for k, v in used.items() if k != "machine (busy)")
+        ours = sum(v for k, v in used.items() if k not in ("machine (busy)", "vm steal"))
         used["other (not ours)"] = max(0.0, used["machine (busy)"] - ours)
         return {k: round(v, 2) for k, v in used.items()}
 
@@ -640,9 +661,9 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
     kafka_pid, pg_pid, own_pid = kafka.pid or 0, pg.pid or 0, os.getpid()
     meter = CpuMeter(
         {
-            "bench": lambda: _cpu_s(own_pid),
-            "kafka": lambda: _cpu_s(kafka_pid),
-            "postgres": lambda: _tree_cpu_s(pg_pid),
+            "bench": lambda: _one(own_pid),
+            "kafka": lambda: _one(kafka_pid),
+            "postgres": lambda: _tree(pg_pid),
         }
     )
     results: list[Result] = []
@@ -653,8 +674,8 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
             await plans.wait_ready()
             irm.start()
             await irm.wait_ready()
-            meter.pids["plans (relay)"] = lambda: _cpu_s(plans.pid)
-            meter.pids["irm (consumer)"] = lambda: _cpu_s(irm.pid)
+            meter.sources["plans (relay)"] = lambda: _one(plans.pid)
+            meter.sources["irm (consumer)"] = lambda: _one(irm.pid)
             sharaka = Sharaka(plans_pool, irm_pool, meter, irm.port)
             log("sharaka: warm-up")
             await sharaka.run("warm-up", args.warmup, rate=None, writers=args.writers)
@@ -671,8 +692,8 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
             profiler.wait()
             irm.stop()
             plans.stop()
-            meter.pids.pop("plans (relay)", None)
-            meter.pids.pop("irm (consumer)", None)
+            meter.sources.pop("plans (relay)", None)
+            meter.sources.pop("irm (consumer)", None)
         if not args.skip_raw:
             common: dict[str, Any] = {
                 "bootstrap": kafka.bootstrap,
@@ -787,7 +808,10 @@ def render(report: dict[str, Any]) -> str:
             "irm apply mean: time per event inside its transaction (sharaka_event_processing_seconds);",
             "irm in tx: share of the scenario the consumer spent inside those transactions.",
         ]
-    names = sorted({k for r in results for k in r["cpu_cores"]})
+    order = ["bench", "plans (relay)", "irm (consumer)", "raw consumer", "kafka", "postgres",
+             "other (not ours)", "vm steal", "machine (busy)"]  # fmt: skip
+    present = {k for r in results for k in r["cpu_cores"]}
+    names = [n for n in order if n in present] + sorted(present - set(order))
     if names:
         lines += [
             "",

@@ -266,7 +266,7 @@ async def test_milestone_progress_rolls_up_by_weight(api: httpx.AsyncClient, rt:
     )
     assert r.json()["end_date"] == "2026-06-30"
     c = (await api.get(f"/v1/commitments/{c1}")).json()
-    assert c["progress"] == 40.0  # (1×100 + 3×20) / 4
+    assert c["progress"] == 40.0  # (1*100 + 3*20) / 4
     plan = (await api.get(f"/v1/plans/{pid}")).json()
     assert plan["progress"] == 20.0  # C1 40, C2 0
     bad = await api.post(
