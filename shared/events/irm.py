@@ -92,6 +92,8 @@ class ActedContraryToProcess(_IrmEvent):
 
 
 class ProceduralReviewStarted(_IrmEvent):
+    """The member is placed under procedural review (e.g. two consecutive contrary cycles)."""
+
     event_type: ClassVar[str] = "ogp.irm.procedural_review_started.v1"
     key_field: ClassVar[str] = "member_id"
 
@@ -101,6 +103,8 @@ class ProceduralReviewStarted(_IrmEvent):
 
 
 class ProceduralReviewLifted(_IrmEvent):
+    """The member fixed the cause and participates again."""
+
     event_type: ClassVar[str] = "ogp.irm.procedural_review_lifted.v1"
     key_field: ClassVar[str] = "member_id"
 

@@ -32,11 +32,15 @@ class _DeliveryEvent(Event):
 
 
 class DeliverySent(_DeliveryEvent):
+    """A message was handed to the e-mail or SMS gateway."""
+
     event_type: ClassVar[str] = "ogp.notifications.delivery_sent.v1"
     sent_at: datetime
 
 
 class DeliveryFailed(_DeliveryEvent):
+    """A message could not be delivered after every retry; ``reason`` says why."""
+
     event_type: ClassVar[str] = "ogp.notifications.delivery_failed.v1"
     failed_at: datetime
     reason: str

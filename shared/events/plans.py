@@ -266,6 +266,8 @@ class EligibilityScored(_PlansEvent):
 
 
 class PlanImplementationStarted(_PlansEvent):
+    """The submitted plan entered implementation; its commitments are now implementing."""
+
     event_type: ClassVar[str] = "ogp.plans.plan_implementation_started.v1"
     key_field: ClassVar[str] = "plan_id"
 
@@ -311,6 +313,8 @@ class CommitmentAdopted(_CommitmentChange):
 
 
 class CommitmentWithdrawn(_CommitmentChange):
+    """The commitment was dropped, with a public reason; it no longer counts in progress."""
+
     event_type: ClassVar[str] = "ogp.plans.commitment_withdrawn.v1"
     reason: str
 
@@ -324,6 +328,8 @@ class CommitmentStateChanged(_CommitmentChange):
 
 
 class EvidenceLink(BaseModel):
+    """A public link that supports a progress report or self-assessment."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     url: str
@@ -341,6 +347,8 @@ class _MilestoneEvent(_PlansEvent):
 
 
 class MilestoneAdded(_MilestoneEvent):
+    """A verifiable deliverable (with dates and a weight for the roll-up) was added to a commitment."""
+
     event_type: ClassVar[str] = "ogp.plans.milestone_added.v1"
     title: LocalizedText
     start_date: date | None
@@ -363,18 +371,24 @@ class MilestoneProgressUpdated(_MilestoneEvent):
 
 
 class MilestoneCompleted(_MilestoneEvent):
+    """The milestone was reported completed, with its evidence."""
+
     event_type: ClassVar[str] = "ogp.plans.milestone_completed.v1"
     completed_at: datetime
     evidence: list[EvidenceLink] = Field(default_factory=list)
 
 
 class MilestoneDelayed(_MilestoneEvent):
+    """The milestone was reported delayed (the new end date, if known, is given)."""
+
     event_type: ClassVar[str] = "ogp.plans.milestone_delayed.v1"
     end_date: date | None
     delayed_at: datetime
 
 
 class MilestoneCancelled(_MilestoneEvent):
+    """The milestone was cancelled; it no longer counts in the roll-up."""
+
     event_type: ClassVar[str] = "ogp.plans.milestone_cancelled.v1"
     cancelled_at: datetime
 
