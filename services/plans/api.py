@@ -28,7 +28,7 @@ from services.plans.schemas import (
     TransitionIn,
 )
 from shared.auth import Principal, Role, require
-from shared.http import NotFound
+from shared.http import NotFound, Unprocessable
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1")
@@ -76,11 +76,9 @@ async def score_eligibility(
 ) -> dict[str, Any]:
     """Score one year from the indicator values; the result is computed, never typed in."""
     if body.year != year:
-        from shared.http import Unprocessable
-
         raise Unprocessable("year", f"the body's year {body.year} differs from the path's {year}")
     result = await handlers.score_eligibility(rt.pool, who, member_id, body)
-    return handlers._result_json(result)
+    return handlers.result_json(result)
 
 
 @router.get("/members/{member_id}/eligibility", tags=["eligibility"])

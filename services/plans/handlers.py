@@ -344,7 +344,7 @@ async def score_eligibility(
             member_id,
             inputs.year,
             inputs.model_dump(mode="json"),
-            _result_json(result),
+            result_json(result),
             result.status.value,
             result.percentage,
             result.rules_version,
@@ -368,7 +368,7 @@ async def score_eligibility(
     return result
 
 
-def _result_json(result: eligibility.EligibilityResult) -> Row:
+def result_json(result: eligibility.EligibilityResult) -> Row:
     data = asdict(result)
     data["member_id"] = str(data["member_id"]) if data["member_id"] else None
     data["status"] = result.status.value
