@@ -1,13 +1,510 @@
-"""Timers of the plans service (MilestoneOverdue, NextPlanOverdue, RepositoryStale)."""
+"""Timers of the plans service: the OGP deadlines nobody has to remember.
+
+* ``MilestoneOverdue`` - a milestone's end date passed (``end_date < today``) and it is neither
+  completed nor cancelled, its commitment is not withdrawn, and its plan is ``submitted``,
+  ``implementing`` or ``refreshing``. One occurrence per (milestone, end date): a milestone whose
+  end date is moved later and passes again is overdue again; one completed in time never is.
+* ``NextPlanOverdue`` - twelve calendar months (``next_plan_grace_months``) after the end of a
+  member's previous plan, the member has no new plan. The previous plan is the member's plan with
+  the latest end date among those that *reached* ``submitted`` (submitted, implementing,
+  refreshing, ended, closed): a draft or a plan still in co-creation was never an action plan. A
+  new plan is any other plan of the member, whatever its state, that starts after that end date or
+  was created after it: a next cycle opened on the platform, even as a draft, is a member at work;
+  judging a late delivery is the IRM's and staff's business, not a timer's. Withdrawn members owe
+  no plan. One occurrence per (member, previous plan).
+* ``RepositoryStale`` - OGP co-creation standard 2: the plan's document repository is updated at
+  least twice a year (``repository_min_updates_per_year``). A plan in co_creation, submitted,
+  implementing, refreshing or ended is looked at in yearly periods ``[created + k years,
+  created + k+1 years)`` from the (UTC) day it was created; a period is judged once it is over
+  (``period_end <= today``). A document counts in the period holding its ``published_on`` date,
+  the date it was made public, which an import or a late upload keeps, rather than
+  ``created_at``, which is only when the row was typed in. One occurrence per (plan, period start).
+
+Exactly once, across crashes and replicas: each batch of occurrences is one transaction that
+inserts ``timer_emissions`` rows (``ON CONFLICT DO NOTHING ... RETURNING``) and queues an event in
+the outbox only for the rows it really inserted. A crash before the commit leaves nothing, so the
+next pass does it again; after the commit the row is there and the occurrence is never emitted
+again. The transaction locks the aggregates the events are about (the plans, or the members)
+and checks the condition again under that lock: a milestone completed concurrently is not reported
+overdue, and the event takes its place in the aggregate's order in the outbox, as a handler's would.
+
+One active runner: replicas elect a leader with a Postgres advisory lock held on a dedicated
+connection (another key than the outbox relay's and the migrator's); standbys retry every
+``timers_lock_retry_s``. A leader whose lock connection drops stops at once: the lock is gone with
+the session and a standby may already be acting. The election only saves work and noise: even two
+runners at once could not emit an occurrence twice (see above).
+
+The rules are computed in SQL, set-based, for the day given as ``today`` (so tests and operators
+can ask what fires on another day); :func:`next_plan_due` and :func:`completed_periods` state the
+same calendar arithmetic in Python for the payloads, the tests and the reader.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from dateutil.relativedelta import relativedelta
+from prometheus_client import Counter, Gauge
+
+from services.plans.settings import PlansSettings
+from shared.events.base import Event
+from shared.events.plans import MilestoneOverdue, NextPlanOverdue, PlanState, RepositoryStale
+from shared.logging import get_logger
+from shared.settings import ServiceSettings
+from shared.telemetry import tracer
+from shared.uow import unit_of_work
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
 
+log = get_logger(__name__)
+
+SERVICE = "plans"
+#: Advisory lock key of the timers' leader; 0x5A4A_0001 is the migrator's, 0x5A4A_0002 the relay's.
+#: Keys live per database, so only the plans database's holders matter.
+TIMERS_LOCK = 0x5A4A_0103
+
+TIMER_EVENTS = Counter(
+    "sharaka_timer_events_total", "Timer occurrences emitted (each exactly once)", ["kind"]
+)
+TIMERS_LEADER = Gauge("sharaka_timers_leader", "1 when this process is the active timer runner")
+
+
+class TimerKind(StrEnum):
+    """The ``kind`` of a ``timer_emissions`` row and the metric label."""
+
+    MILESTONE_OVERDUE = "milestone_overdue"
+    NEXT_PLAN_OVERDUE = "next_plan_overdue"
+    REPOSITORY_STALE = "repository_stale"
+
+
+for _kind in TimerKind:
+    TIMER_EVENTS.labels(kind=_kind.value)  # exported at 0 from the start, so rates work
+
+#: Plans whose open milestones are expected to be delivered.
+MILESTONE_PLAN_STATES = (PlanState.SUBMITTED, PlanState.IMPLEMENTING, PlanState.REFRESHING)
+#: Plans that count as a member's "previous plan": they reached ``submitted``.
+PREVIOUS_PLAN_STATES = (
+    PlanState.SUBMITTED,
+    PlanState.IMPLEMENTING,
+    PlanState.REFRESHING,
+    PlanState.ENDED,
+    PlanState.CLOSED,
+)
+#: Plans whose public repository must be kept up to date.
+REPOSITORY_PLAN_STATES = (
+    PlanState.CO_CREATION,
+    PlanState.SUBMITTED,
+    PlanState.IMPLEMENTING,
+    PlanState.REFRESHING,
+    PlanState.ENDED,
+)
+
+
+# --- the rules' calendar arithmetic ------------------------------------------------------------
+
+
+def occurrence_of(day: date) -> str:
+    """The ``occurrence`` text of a date-keyed timer (the SQL writes ``to_char(d, 'YYYY-MM-DD')``)."""
+    return day.isoformat()
+
+
+def next_plan_due(previous_end: date, grace_months: int) -> date:
+    """The day by which the next plan is expected: calendar months later, clamped to the month's
+    end (31 Aug + 6 months = 28/29 Feb), like Postgres' ``date + interval``."""
+    return previous_end + relativedelta(months=grace_months)
+
+
+def next_plan_overdue(previous_end: date, today: date, grace_months: int) -> bool:
+    """Overdue the day after the due date, like a milestone the day after its end date."""
+    return today > next_plan_due(previous_end, grace_months)
+
+
+def repository_period(created: date, k: int) -> tuple[date, date]:
+    """The plan's ``k``-th year ``[start, end)``, counted from its creation day each time (not from
+    the previous period), so a plan created on 29 February does not drift: its periods start on
+    28 February in common years and on 29 February again in leap years."""
+    return created + relativedelta(years=k), created + relativedelta(years=k + 1)
+
+
+def completed_periods(created: date, today: date) -> list[tuple[date, date]]:
+    """The yearly periods that are over on ``today`` (their last day, ``end - 1``, has passed)."""
+    periods: list[tuple[date, date]] = []
+    k = 0
+    while (period := repository_period(created, k))[1] <= today:
+        periods.append(period)
+        k += 1
+    return periods
+
+
+# --- the checks (set-based SQL) ----------------------------------------------------------------
+# Every candidate query takes $1 today, $2 batch size, $3 the aggregates to restrict to (NULL: all)
+# and $4 the timer kind, then its own parameters. It returns ``subject`` and ``occurrence`` (the
+# timer_emissions key), ``aggregate`` (the row to lock) and the payload's columns, and leaves out
+# what was already emitted.
+
+_MILESTONES = """
+SELECT m.id AS subject, to_char(m.end_date, 'YYYY-MM-DD') AS occurrence, m.plan_id AS aggregate,
+       m.plan_id, m.commitment_id, m.number, m.end_date, p.member_id
+FROM milestones m
+JOIN plans p ON p.id = m.plan_id
+JOIN commitments c ON c.id = m.commitment_id
+WHERE m.end_date < $1
+  AND m.status NOT IN ('completed', 'cancelled')  -- the predicate of the milestones_due index
+  AND p.state = ANY($5::text[])
+  AND c.state <> 'withdrawn'
+  AND ($3::uuid[] IS NULL OR m.plan_id = ANY($3::uuid[]))
+  AND NOT EXISTS (SELECT 1 FROM timer_emissions e
+                  WHERE e.kind = $4 AND e.subject = m.id
+                    AND e.occurrence = to_char(m.end_date, 'YYYY-MM-DD'))
+ORDER BY m.plan_id, m.id
+LIMIT $2
+"""
+
+_NEXT_PLAN = """
+WITH latest AS (
+    SELECT DISTINCT ON (p.member_id) p.member_id, p.id AS plan_id, p.end_date
+    FROM plans p
+    JOIN members mb ON mb.id = p.member_id
+    WHERE p.state = ANY($5::text[])
+      AND mb.status <> 'withdrawn'
+      AND ($3::uuid[] IS NULL OR p.member_id = ANY($3::uuid[]))
+    ORDER BY p.member_id, p.end_date DESC, p.created_at DESC, p.id DESC
+)
+SELECT l.member_id AS subject, l.plan_id::text AS occurrence, l.member_id AS aggregate,
+       l.member_id, l.plan_id, l.end_date
+FROM latest l
+WHERE (l.end_date + make_interval(months => $6))::date < $1
+  AND NOT EXISTS (SELECT 1 FROM plans n
+                  WHERE n.member_id = l.member_id AND n.id <> l.plan_id
+                    AND (n.start_date > l.end_date
+                         OR (n.created_at AT TIME ZONE 'UTC')::date > l.end_date))
+  AND NOT EXISTS (SELECT 1 FROM timer_emissions e
+                  WHERE e.kind = $4 AND e.subject = l.member_id AND e.occurrence = l.plan_id::text)
+ORDER BY l.member_id
+LIMIT $2
+"""
+
+# (today - created) / 365 is at least the number of whole years elapsed, so the series covers every
+# completed period; ``period_end <= today`` keeps only those. date + interval is a timestamp
+# without time zone: no session time zone can shift a boundary.
+_REPOSITORY = """
+WITH p AS (
+    SELECT id, member_id, (created_at AT TIME ZONE 'UTC')::date AS created
+    FROM plans
+    WHERE state = ANY($5::text[])
+      AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
+), periods AS (
+    SELECT p.id AS plan_id, p.member_id,
+           (p.created + make_interval(years => k))::date AS period_start,
+           (p.created + make_interval(years => k + 1))::date AS period_end
+    FROM p, generate_series(0, greatest(($1::date - p.created) / 365, 0)) AS k
+)
+SELECT x.plan_id AS subject, to_char(x.period_start, 'YYYY-MM-DD') AS occurrence,
+       x.plan_id AS aggregate, x.plan_id, x.member_id, x.period_start, x.period_end,
+       d.n AS updates
+FROM periods x
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM documents d
+    WHERE d.plan_id = x.plan_id AND d.published_on >= x.period_start AND d.published_on < x.period_end
+) d
+WHERE x.period_end <= $1::date
+  AND d.n < $6
+  AND NOT EXISTS (SELECT 1 FROM timer_emissions e
+                  WHERE e.kind = $4 AND e.subject = x.plan_id
+                    AND e.occurrence = to_char(x.period_start, 'YYYY-MM-DD'))
+ORDER BY x.plan_id, x.period_start
+LIMIT $2
+"""
+
+# Locked in id order, so two transactions locking several rows cannot deadlock on each other.
+_LOCK_PLANS = "SELECT id FROM plans WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+# FOR UPDATE (not NO KEY UPDATE) also waits for a plan being inserted for the member (its foreign
+# key holds KEY SHARE on the member), so the re-check sees that new plan.
+_LOCK_MEMBERS = "SELECT id FROM members WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+
+_CLAIM = """
+INSERT INTO timer_emissions (kind, subject, occurrence)
+SELECT $1, s, o FROM unnest($2::uuid[], $3::text[]) AS t(s, o)
+ON CONFLICT DO NOTHING
+RETURNING subject, occurrence
+"""
+
+
+def _milestone_event(r: asyncpg.Record, _s: PlansSettings, now: datetime) -> Event:
+    return MilestoneOverdue(
+        plan_id=r["plan_id"],
+        commitment_id=r["commitment_id"],
+        milestone_id=r["subject"],
+        member_id=r["member_id"],
+        number=r["number"],
+        end_date=r["end_date"],
+        detected_at=now,
+    )
+
+
+def _next_plan_event(r: asyncpg.Record, s: PlansSettings, now: datetime) -> Event:
+    return NextPlanOverdue(
+        member_id=r["member_id"],
+        previous_plan_id=r["plan_id"],
+        previous_end_date=r["end_date"],
+        due_date=next_plan_due(r["end_date"], s.next_plan_grace_months),
+        detected_at=now,
+    )
+
+
+def _repository_event(r: asyncpg.Record, _s: PlansSettings, now: datetime) -> Event:
+    return RepositoryStale(
+        plan_id=r["plan_id"],
+        member_id=r["member_id"],
+        period_start=r["period_start"],
+        period_end=r["period_end"],
+        updates_in_period=r["updates"],
+        detected_at=now,
+    )
+
+
+def _states(states: Sequence[PlanState]) -> list[str]:
+    return [s.value for s in states]
+
+
+@dataclass(frozen=True)
+class _Check:
+    kind: TimerKind
+    candidates: str
+    lock: str
+    params: Callable[[PlansSettings], tuple[Any, ...]]
+    event: Callable[[asyncpg.Record, PlansSettings, datetime], Event]
+
+
+CHECKS: tuple[_Check, ...] = (
+    _Check(
+        TimerKind.MILESTONE_OVERDUE,
+        _MILESTONES,
+        _LOCK_PLANS,
+        lambda s: (_states(MILESTONE_PLAN_STATES),),
+        _milestone_event,
+    ),
+    _Check(
+        TimerKind.NEXT_PLAN_OVERDUE,
+        _NEXT_PLAN,
+        _LOCK_MEMBERS,
+        lambda s: (_states(PREVIOUS_PLAN_STATES), s.next_plan_grace_months),
+        _next_plan_event,
+    ),
+    _Check(
+        TimerKind.REPOSITORY_STALE,
+        _REPOSITORY,
+        _LOCK_PLANS,
+        lambda s: (_states(REPOSITORY_PLAN_STATES), s.repository_min_updates_per_year),
+        _repository_event,
+    ),
+)
+
+
+async def _emit_batch(
+    pool: asyncpg.Pool, check: _Check, today: date, settings: PlansSettings
+) -> tuple[int, int]:
+    """One transaction: find up to a batch of occurrences, lock their aggregates, check again under
+    the lock, claim them in ``timer_emissions`` and queue an event for each claimed one.
+
+    Returns (candidates found before locking, events emitted)."""
+    limit = settings.timers_batch_size
+    extra = check.params(settings)
+    async with unit_of_work(pool, SERVICE) as uow:
+        found = await uow.conn.fetch(check.candidates, today, limit, None, check.kind.value, *extra)
+        if not found:
+            return 0, 0
+        aggregates = sorted({r["aggregate"] for r in found})
+        await uow.conn.execute(check.lock, aggregates)
+        # A new statement, a new snapshot: what committed while we waited for the locks is seen.
+        rows = await uow.conn.fetch(check.candidates, today, limit, aggregates, check.kind.value, *extra)
+        if not rows:
+            return len(found), 0
+        claimed = await uow.conn.fetch(
+            _CLAIM, check.kind.value, [r["subject"] for r in rows], [r["occurrence"] for r in rows]
+        )
+        keys = {(c["subject"], c["occurrence"]) for c in claimed}
+        now = datetime.now(UTC)
+        emitted = 0
+        for r in rows:
+            if (r["subject"], r["occurrence"]) in keys:
+                uow.publish(check.event(r, settings, now))
+                emitted += 1
+    TIMER_EVENTS.labels(kind=check.kind.value).inc(emitted)
+    return len(found), emitted
+
+
+async def run_timers(
+    pool: asyncpg.Pool,
+    today: date,
+    settings: PlansSettings | None = None,
+    *,
+    should_continue: Callable[[], bool] = lambda: True,
+) -> dict[str, int]:
+    """Emit every occurrence due on ``today`` that was not emitted before; return how many events
+    each kind emitted. Safe to call concurrently and again after a crash: the ``timer_emissions``
+    key makes each occurrence happen once. ``should_continue`` is asked between batches, so a
+    runner that lost its leadership or is shutting down stops early."""
+    settings = settings or PlansSettings()
+    counts = {c.kind.value: 0 for c in CHECKS}
+    for check in CHECKS:
+        while should_continue():
+            found, emitted = await _emit_batch(pool, check, today, settings)
+            counts[check.kind.value] += emitted
+            # A full batch means there may be more; a batch that emitted nothing made no progress
+            # (lost races only), so the next pass will look again rather than spin now.
+            if found < settings.timers_batch_size or emitted == 0:
+                break
+    return counts
+
+
+# --- one active runner ---------------------------------------------------------------------
+
+
+class TimerRunner:
+    """Runs :func:`run_timers` every ``timers_interval_s`` while it holds the timers' lock."""
+
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        pool: asyncpg.Pool,
+        settings: PlansSettings,
+        stopping: asyncio.Event | None = None,
+        clock: Callable[[], date] | None = None,
+    ) -> None:
+        self._dsn = dsn
+        self._pool = pool
+        self._settings = settings
+        self._stopping = stopping or asyncio.Event()
+        self._clock = clock or self._today
+        self._wake = asyncio.Event()
+        self._lock_conn: asyncpg.Connection | None = None
+        self.is_leader = False
+        #: Passes completed as leader (for tests and logs).
+        self.passes = 0
+
+    def _today(self) -> date:
+        return self._settings.timers_today or datetime.now(UTC).date()
+
+    async def run(self) -> None:
+        """Until :meth:`stop`: lead or stand by; any error drops the lock and retries later."""
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                if not await self._become_leader():
+                    await self._sleep(self._settings.timers_lock_retry_s)
+                    continue
+                await self._lead()
+                backoff = 0.5
+            except Exception as exc:
+                if self._stopping.is_set():
+                    break
+                log.warning("timers error; retrying", error=repr(exc), backoff_s=backoff)
+                await self._release()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+        await self._release()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def _holding(self) -> bool:
+        return (
+            not self._stopping.is_set()
+            and self.is_leader
+            and self._lock_conn is not None
+            and not self._lock_conn.is_closed()
+        )
+
+    async def _become_leader(self) -> bool:
+        if self._lock_conn is None or self._lock_conn.is_closed():
+            self._lock_conn = await asyncpg.connect(self._dsn)
+            self._lock_conn.add_termination_listener(self._on_lost)
+        got = bool(await self._lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", TIMERS_LOCK))
+        if got:
+            self.is_leader = True
+            TIMERS_LEADER.set(1)
+            log.info("timers runner is leader")
+        return got
+
+    def _on_lost(self, *_args: object) -> None:
+        # Called by asyncpg when the lock's session ends: the lock went with it.
+        if self.is_leader:
+            self.is_leader = False
+            TIMERS_LEADER.set(0)
+            log.warning("timers runner lost its lock connection; standing by")
+        self._wake.set()
+
+    async def _release(self) -> None:
+        self.is_leader = False
+        TIMERS_LEADER.set(0)
+        if self._lock_conn is not None and not self._lock_conn.is_closed():
+            self._lock_conn.remove_termination_listener(self._on_lost)  # a chosen close, not a loss
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close(timeout=2)  # ends the session: the lock is released
+        self._lock_conn = None
+
+    async def _lead(self) -> None:
+        while not self._stopping.is_set():
+            await self._check_lock()
+            today = self._clock()
+            with tracer("sharaka.timers").start_as_current_span("timers.pass"):
+                counts = await run_timers(self._pool, today, self._settings, should_continue=self._holding)
+            self.passes += 1
+            if any(counts.values()):
+                log.info("timer events emitted", today=today.isoformat(), **counts)
+            if not self._holding():
+                continue  # stopping, or the lock went during the pass: the checks above decide
+            await self._sleep(self._settings.timers_interval_s)
+
+    async def _check_lock(self) -> None:
+        """Prove the session holding the lock is alive before acting on it."""
+        conn = self._lock_conn
+        if not self.is_leader or conn is None or conn.is_closed():
+            raise ConnectionError("lost the timers lock connection")
+        await conn.fetchval("SELECT 1", timeout=5)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait, unless stopping; :meth:`stop` and a lost lock connection cut the wait short."""
+        if self._stopping.is_set():
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+
+def _plans_settings(settings: ServiceSettings) -> PlansSettings:
+    """The runtime holds the settings it was started with; a bare ServiceSettings (a tool starting
+    the spec by hand) gets the timers' defaults."""
+    if isinstance(settings, PlansSettings):
+        return settings
+    return PlansSettings.model_validate(settings.model_dump())
+
 
 async def timer_loop(runtime: Runtime) -> None:
-    """Background task; returns when ``runtime.stopping`` is set."""
-    await runtime.stopping.wait()
+    """Background task of the plans service; returns when ``runtime.stopping`` is set."""
+    settings = _plans_settings(runtime.settings)
+    if not settings.timers_enabled:
+        await runtime.stopping.wait()
+        return
+    runner = TimerRunner(dsn=settings.database_url, pool=runtime.pool, settings=settings)
+    task = asyncio.ensure_future(runner.run())
+    stop_wait = asyncio.ensure_future(runtime.stopping.wait())
+    try:
+        await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        await runner.stop()
+        await task  # finishes the batch in hand, then lets go of the lock
+    finally:
+        stop_wait.cancel()
+        if not task.done():  # cancelled by a shutdown that ran out of time
+            task.cancel()

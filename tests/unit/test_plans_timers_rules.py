@@ -1,0 +1,143 @@
+"""The calendar arithmetic of the plans timers: when the next plan is due, which yearly repository
+periods are over. The SQL computes the same in Postgres (checked against these functions in
+tests/integration/test_plans_timers.py)."""
+
+from datetime import date, timedelta
+from itertools import pairwise
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.plans.settings import PlansSettings
+from services.plans.timers import (
+    MILESTONE_PLAN_STATES,
+    PREVIOUS_PLAN_STATES,
+    REPOSITORY_PLAN_STATES,
+    TIMERS_LOCK,
+    completed_periods,
+    next_plan_due,
+    next_plan_overdue,
+    occurrence_of,
+    repository_period,
+)
+from shared.events.plans import PlanState
+
+days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
+
+
+# --- next plan -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("end", "months", "due"),
+    [
+        (date(2025, 6, 30), 12, date(2026, 6, 30)),
+        (date(2024, 2, 29), 12, date(2025, 2, 28)),  # no 29 February next year: the month's end
+        (date(2027, 8, 31), 6, date(2028, 2, 29)),  # clamped to a leap February's end
+        (date(2025, 1, 31), 1, date(2025, 2, 28)),
+        (date(2025, 3, 15), 0, date(2025, 3, 15)),
+    ],
+)
+def test_next_plan_due_is_calendar_months_later(end: date, months: int, due: date) -> None:
+    assert next_plan_due(end, months) == due
+
+
+def test_next_plan_is_overdue_the_day_after_it_is_due() -> None:
+    end = date(2025, 6, 30)
+    assert not next_plan_overdue(end, date(2026, 6, 29), 12)
+    assert not next_plan_overdue(end, date(2026, 6, 30), 12)  # the due day itself is still in time
+    assert next_plan_overdue(end, date(2026, 7, 1), 12)
+
+
+# --- repository periods ------------------------------------------------------------------------
+
+
+def test_no_period_is_over_in_the_first_year() -> None:
+    created = date(2025, 3, 10)
+    assert completed_periods(created, created) == []
+    assert completed_periods(created, date(2026, 3, 9)) == []
+
+
+def test_a_period_is_over_on_the_anniversary() -> None:
+    created = date(2025, 3, 10)
+    # [2025-03-10, 2026-03-10): its last day, 9 March 2026, has passed on 10 March.
+    assert completed_periods(created, date(2026, 3, 10)) == [(date(2025, 3, 10), date(2026, 3, 10))]
+    assert completed_periods(created, date(2028, 1, 1)) == [
+        (date(2025, 3, 10), date(2026, 3, 10)),
+        (date(2026, 3, 10), date(2027, 3, 10)),
+    ]
+
+
+def test_a_plan_created_on_29_february_does_not_drift() -> None:
+    created = date(2024, 2, 29)
+    assert completed_periods(created, date(2029, 1, 1)) == [
+        (date(2024, 2, 29), date(2025, 2, 28)),
+        (date(2025, 2, 28), date(2026, 2, 28)),
+        (date(2026, 2, 28), date(2027, 2, 28)),
+        (date(2027, 2, 28), date(2028, 2, 29)),  # back on 29 February in a leap year
+    ]
+    assert repository_period(created, 4) == (date(2028, 2, 29), date(2029, 2, 28))
+
+
+def test_no_period_before_the_plan_exists() -> None:
+    assert completed_periods(date(2030, 1, 1), date(2025, 1, 1)) == []
+
+
+@given(created=days, today=days)
+def test_periods_tile_the_past_without_gaps(created: date, today: date) -> None:
+    periods = completed_periods(created, today)
+    if periods:
+        assert periods[0][0] == created
+        assert periods[-1][1] <= today
+    for (_, end), (start, _) in pairwise(periods):
+        assert end == start  # contiguous, no overlap
+    for start, end in periods:
+        assert 365 <= (end - start).days <= 366
+    # The next period is not over yet: nothing was left out.
+    assert repository_period(created, len(periods))[1] > today
+
+
+@given(created=days, today=days)
+def test_a_period_is_judged_once_then_stays_judged(created: date, today: date) -> None:
+    """Periods over today are still over tomorrow: an emitted occurrence never becomes untrue by
+    the calendar alone."""
+    over = completed_periods(created, today)
+    assert completed_periods(created, today + timedelta(days=1))[: len(over)] == over
+
+
+# --- keys and configuration ----------------------------------------------------------------------
+
+
+def test_occurrence_text_is_the_iso_date() -> None:
+    assert occurrence_of(date(2026, 1, 5)) == "2026-01-05"
+
+
+def test_states_follow_the_documented_rules() -> None:
+    assert set(MILESTONE_PLAN_STATES) == {PlanState.SUBMITTED, PlanState.IMPLEMENTING, PlanState.REFRESHING}
+    assert PlanState.DRAFT not in PREVIOUS_PLAN_STATES and PlanState.CO_CREATION not in PREVIOUS_PLAN_STATES
+    assert PlanState.CLOSED in PREVIOUS_PLAN_STATES
+    assert set(REPOSITORY_PLAN_STATES) == {
+        PlanState.CO_CREATION,
+        PlanState.SUBMITTED,
+        PlanState.IMPLEMENTING,
+        PlanState.REFRESHING,
+        PlanState.ENDED,
+    }
+
+
+def test_lock_key_is_not_the_relays_nor_the_migrators() -> None:
+    from shared import db, outbox
+
+    assert TIMERS_LOCK not in (db._MIGRATION_LOCK, outbox._RELAY_LOCK)
+
+
+def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = PlansSettings()
+    assert (s.timers_enabled, s.timers_interval_s, s.next_plan_grace_months) == (True, 60, 12)
+    assert s.repository_min_updates_per_year == 2 and s.timers_today is None
+    monkeypatch.setenv("PLANS_TIMERS_TODAY", "2030-01-01")
+    monkeypatch.setenv("PLANS_TIMERS_ENABLED", "false")
+    monkeypatch.setenv("PLANS_TIMERS_INTERVAL_S", "0.5")
+    s = PlansSettings()
+    assert s.timers_today == date(2030, 1, 1) and not s.timers_enabled and s.timers_interval_s == 0.5
