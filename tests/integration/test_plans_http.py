@@ -142,3 +142,12 @@ async def test_operations_endpoints(api: httpx.AsyncClient) -> None:
     r = await api.get("/healthz", headers={"x-request-id": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
     assert (await api.get("/openapi.json")).json()["info"]["title"] == "Sharaka plans"
+
+
+async def test_a_streamed_oversize_body_is_413_too(api: httpx.AsyncClient) -> None:
+    async def chunks():  # no Content-Length: the limit must count what arrives
+        for _ in range(30):
+            yield b'{"name": "' + b"x" * 1000
+
+    r = await api.post("/v1/members", content=chunks(), headers={**STAFF, "content-type": "application/json"})
+    assert_problem(r, 413)
