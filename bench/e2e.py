@@ -164,22 +164,44 @@ def _tree(root: int) -> dict[int, float]:
     return out
 
 
-def _machine_s() -> tuple[float, float]:
-    """(busy, steal) CPU seconds of the whole machine; steal is time the hypervisor took away."""
+def _machine_s() -> tuple[float, float, float]:
+    """(busy, irq, steal) CPU seconds of the whole machine. ``irq`` (hard and soft interrupts:
+    mostly the loopback network stack) is busy time no process is charged for; ``steal`` is time
+    the hypervisor gave to someone else."""
     try:
         parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     except (OSError, ValueError):
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     parts += [0] * (8 - len(parts))
     user, nice, system, _idle, _iowait, irq, softirq, steal = parts[:8]
-    return (user + nice + system + irq + softirq) / _CLK, steal / _CLK
+    return (user + nice + system + irq + softirq) / _CLK, (irq + softirq) / _CLK, steal / _CLK
 
 
 def _machine_busy_s() -> float:
     return _machine_s()[0]
 
 
-Snapshot = dict[str, dict[int, float]]
+def _all_procs() -> dict[int, tuple[str, float]]:
+    out: dict[int, tuple[str, float]] = {}
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    text = (entry / "stat").read_text()
+                    comm = text[text.index("(") + 1 : text.rindex(")")]
+                    f = text.rsplit(")", 1)[1].split()
+                    out[int(entry.name)] = (comm, (int(f[11]) + int(f[12])) / _CLK)
+    return out
+
+
+@dataclass
+class CpuSnapshot:
+    groups: dict[str, dict[int, float]]
+    procs: dict[int, tuple[str, float]]
+    busy_s: float
+    irq_s: float
+    steal_s: float
+    wall: float
 
 
 @dataclass
@@ -192,29 +214,58 @@ class CpuMeter:
 
     sources: dict[str, Callable[[], dict[int, float]]]
 
-    def snapshot(self) -> Snapshot:
-        snap = {name: fn() for name, fn in self.sources.items()}
-        busy, steal = _machine_s()
-        snap["machine (busy)"] = {0: busy}
-        snap["vm steal"] = {0: steal}
-        snap["_wall"] = {0: time.monotonic()}
-        return snap
+    def snapshot(self) -> CpuSnapshot:
+        groups = {name: fn() for name, fn in self.sources.items()}
+        busy, irq, steal = _machine_s()
+        return CpuSnapshot(groups, _all_procs(), busy, irq, steal, time.monotonic())
 
     @staticmethod
-    def cores(before: Snapshot, after: Snapshot, extra_s: dict[str, float] | None = None) -> dict[str, float]:
-        """Average cores per part; ``other`` is what the machine spent outside this benchmark."""
-        wall = after["_wall"][0] - before["_wall"][0]
+    def cores(
+        before: CpuSnapshot,
+        after: CpuSnapshot,
+        extra_s: dict[str, float] | None = None,
+        extra_pids: Sequence[int] = (),
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Average cores per part, and the busiest processes that are not ours (by name).
+
+        ``other (not ours)`` is the machine's busy time that our processes do not explain: another
+        test run, a build, py-spy, kernel threads.
+        """
+        wall = after.wall - before.wall
         if wall <= 0:
-            return {}
+            return {}, {}
         used: dict[str, float] = {}
-        for name, pids in after.items():
-            if name != "_wall" and name in before:
-                spent = sum(max(0.0, cpu - before[name].get(pid, 0.0)) for pid, cpu in pids.items())
-                used[name] = spent / wall
+        ours: set[int] = set(extra_pids)
+        for name, pids in after.groups.items():
+            if name in before.groups:
+                prev = before.groups[name]
+                used[name] = sum(max(0.0, cpu - prev.get(pid, 0.0)) for pid, cpu in pids.items()) / wall
+                ours.update(pids)
         used.update({k: v / wall for k, v in (extra_s or {}).items()})
-        ours = sum(v for k, v in used.items() if k not in ("machine (busy)", "vm steal"))
-        used["other (not ours)"] = max(0.0, used["machine (busy)"] - ours)
-        return {k: round(v, 2) for k, v in used.items()}
+        total_ours = sum(used.values())
+        used["machine (busy)"] = (after.busy_s - before.busy_s) / wall
+        used["kernel irq"] = (after.irq_s - before.irq_s) / wall
+        used["vm steal"] = (after.steal_s - before.steal_s) / wall
+        used["other (not ours)"] = max(0.0, used["machine (busy)"] - used["kernel irq"] - total_ours)
+        others: dict[str, float] = {}
+        for pid, (comm, cpu) in after.procs.items():
+            if pid not in ours and pid != os.getpid():
+                spent = cpu - before.procs.get(pid, (comm, 0.0))[1]
+                if spent > 0:
+                    others[comm] = others.get(comm, 0.0) + spent / wall
+        top = dict(sorted(others.items(), key=lambda kv: -kv[1])[:4])
+        return {k: round(v, 2) for k, v in used.items()}, {
+            k: round(v, 2) for k, v in top.items() if v >= 0.01
+        }
+
+
+def per_event_ms(cores: dict[str, float], wall_s: float, events: int) -> dict[str, float]:
+    skip = ("machine (busy)", "vm steal", "other (not ours)")
+    if events <= 0:
+        return {}
+    out = {k: round(v * wall_s / events * 1000, 3) for k, v in cores.items() if k not in skip}
+    out["total (ours + irq)"] = round(sum(out.values()), 3)
+    return out
 
 
 def machine_busy_cores(seconds: float = 2.0) -> float:
@@ -361,7 +412,13 @@ class Result:
     #: Sharaka only, from IRM's /metrics: mean time per event inside its transaction, and the
     #: share of the run the consumer spent inside transactions (1.0 = never waiting for Kafka).
     irm_apply: dict[str, float] = field(default_factory=dict)
+    #: Sharaka only: mean rows per relay pass (rows sharing one ``published_at``), per service.
+    relay_rows_per_pass: dict[str, float] = field(default_factory=dict)
     cpu_cores: dict[str, float] = field(default_factory=dict)
+    #: CPU milliseconds each part spent per completed event (cores * duration / events).
+    cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
+    #: Busiest processes that are not part of the benchmark (cores), to explain ``other``.
+    other_top: dict[str, float] = field(default_factory=dict)
 
 
 # --- Sharaka -----------------------------------------------------------------------------------
@@ -459,9 +516,20 @@ class Sharaka:
         last_effect = max(reviews.values()) if reviews else first_commit
         elapsed = (last_effect - first_commit).total_seconds()
         applied_s, applied_n = apply1[0] - apply0[0], apply1[1] - apply0[1]
+        cores, others = CpuMeter.cores(cpu0, cpu1)
         irm_apply = {
             "mean_ms": round(applied_s / applied_n * 1000, 3) if applied_n else float("nan"),
             "busy_fraction": round(applied_s / elapsed, 3) if elapsed > 0 else float("nan"),
+        }
+        # published_at is clock_timestamp() per row of the relay's UPDATE: rows less than 1 ms
+        # apart were marked by the same pass (passes are at least a Kafka round trip apart).
+        passes_sql = """SELECT count(*)::float8 / greatest(count(*) FILTER (WHERE gap IS NULL
+                                                                     OR gap > interval '1 ms'), 1)
+                        FROM (SELECT published_at - lag(published_at) OVER (ORDER BY published_at) AS gap
+                              FROM outbox WHERE created_at >= $1 AND published_at IS NOT NULL) AS t"""
+        relay_rows_per_pass = {
+            "plans": round(float(await self.plans.fetchval(passes_sql, first_commit)), 2),
+            "irm": round(float(await self.irm.fetchval(passes_sql, first_commit)), 2),
         }
         return Result(
             scenario=name,
@@ -479,7 +547,10 @@ class Sharaka:
                 "irm effect (reviews.scheduled_at)": summarize(effect),
             },
             irm_apply=irm_apply,
-            cpu_cores=CpuMeter.cores(cpu0, cpu1),
+            relay_rows_per_pass=relay_rows_per_pass,
+            cpu_cores=cores,
+            cpu_ms_per_event=per_event_ms(cores, cpu1.wall - cpu0.wall, len(reviews)),
+            other_top=others,
         )
 
 
@@ -542,6 +613,7 @@ async def run_raw(
             await consumer.wait()
     data = json.loads(out_file.read_text(encoding="utf-8"))
     lat: list[float] = data["latencies_ms"]
+    cores, others = CpuMeter.cores(cpu0, cpu1, {"raw consumer": data["cpu_s"]}, [consumer.pid])
     elapsed = (data["last_recv_ns"] - first_send_ns) / 1e9
     return Result(
         scenario=name,
@@ -553,11 +625,27 @@ async def run_raw(
         events_per_s=round(len(lat) / elapsed, 1) if elapsed > 0 else 0.0,
         offered_per_s=round(count / writer_s, 1),
         latency_ms=summarize(lat),
-        cpu_cores=CpuMeter.cores(cpu0, cpu1, {"raw consumer": data["cpu_s"]}),
+        cpu_cores=cores,
+        cpu_ms_per_event=per_event_ms(cores, cpu1.wall - cpu0.wall, len(lat)),
+        other_top=others,
     )
 
 
 # --- the run -----------------------------------------------------------------------------------
+def code_identity() -> dict[str, Any]:
+    """Which code was measured: the commit, and the files of the system under test that differ."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return done.stdout.rstrip("\n") if done.returncode == 0 else ""
+
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "shared", "services").splitlines()]
+    return {"commit": git("rev-parse", "--short=12", "HEAD") or "?", "uncommitted": dirty}
+
+
 def machine_facts(kafka: KafkaNode, pg_version: str, pg_settings: dict[str, str]) -> dict[str, Any]:
     jars = sorted(kafka.libs_dir.glob("kafka_2.13-*.jar"))
     kafka_version = jars[0].stem.split("-", 1)[1] if jars else "?"
@@ -630,6 +718,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
         for s in ("fsync", "synchronous_commit", "shared_buffers", "max_connections")
     }
     facts = machine_facts(kafka, pg_version, pg_settings)
+    code = code_identity()
 
     plans = ServiceProcess(
         "plans",
@@ -720,6 +809,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
         await irm_pool.close()
     return {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code": code,
         "machine": facts,
         "settings": settings,
         "results": [asdict(r) for r in results],
@@ -761,6 +851,12 @@ def render(report: dict[str, Any]) -> str:
         + ", ".join(f"{k}={v}" for k, v in m["postgres_settings"].items())
         + ")",
         "- " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        f"- code: commit {report['code']['commit']}"
+        + (
+            f", uncommitted changes in {', '.join(report['code']['uncommitted'])}"
+            if report["code"]["uncommitted"]
+            else ", no uncommitted changes in shared/ or services/"
+        ),
         f"- settings: {json.dumps(report['settings'], default=str)}",
         "",
         "| scenario | events | events/s | p50 ms | p95 ms | p99 ms | max ms |",
@@ -796,20 +892,24 @@ def render(report: dict[str, Any]) -> str:
             "",
             "Sharaka latency by stage, ms after the plans commit (p50 / p99):",
             "",
-            "| scenario | relay published | irm claimed | irm effect | irm apply mean ms | irm in tx |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| scenario | relay published | irm claimed | irm effect | irm apply mean ms | irm in tx "
+            "| rows/relay pass plans, irm |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for r in stage_rows:
             cells = [f"{_fmt(s.get('p50'))} / {_fmt(s.get('p99'))}" for s in r["stages_ms"].values()]
             cells += [_fmt(r["irm_apply"].get("mean_ms"), 2), _fmt(r["irm_apply"].get("busy_fraction"), 2)]
+            passes = r["relay_rows_per_pass"]
+            cells.append(f"{_fmt(passes.get('plans'))}, {_fmt(passes.get('irm'))}")
             lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
         lines += [
             "",
             "irm apply mean: time per event inside its transaction (sharaka_event_processing_seconds);",
-            "irm in tx: share of the scenario the consumer spent inside those transactions.",
+            "irm in tx: share of the scenario the consumer spent inside those transactions;",
+            "rows/relay pass: outbox rows published per relay pass (1.0 = one Kafka round per event).",
         ]
     order = ["bench", "plans (relay)", "irm (consumer)", "raw consumer", "kafka", "postgres",
-             "other (not ours)", "vm steal", "machine (busy)"]  # fmt: skip
+             "kernel irq", "other (not ours)", "vm steal", "machine (busy)"]  # fmt: skip
     present = {k for r in results for k in r["cpu_cores"]}
     names = [n for n in order if n in present] + sorted(present - set(order))
     if names:
@@ -817,13 +917,40 @@ def render(report: dict[str, Any]) -> str:
             "",
             "CPU, cores busy on average during each scenario (1.0 = one core):",
             "",
-            "| scenario | " + " | ".join(names) + " |",
-            "|---|" + "---:|" * len(names),
+            "| scenario | " + " | ".join(names) + " | busiest processes not ours |",
+            "|---|" + "---:|" * len(names) + "---|",
         ]
         for r in results:
-            lines.append(
-                f"| {r['scenario']} | " + " | ".join(_fmt(r["cpu_cores"].get(n), 2) for n in names) + " |"
+            busiest = ", ".join(f"{k} {v:.2f}" for k, v in r["other_top"].items()) or "—"
+            row = " | ".join(_fmt(r["cpu_cores"].get(n), 2) for n in names)
+            lines.append(f"| {r['scenario']} | {row} | {busiest} |")
+    per_event = [r for r in results if r["target_rate"] is None and r["cpu_ms_per_event"]]
+    if per_event:
+        seen = {k for r in per_event for k in r["cpu_ms_per_event"]}
+        keys = [n for n in names if n in seen] + ["total (ours + irq)"]
+        lines += [
+            "",
+            "CPU ms per event in the throughput runs (what bounds throughput once the cores are full:",
+            f"{m['cpus_usable']} cores ÷ total = the most this machine can do):",
+            "",
+            "| scenario | " + " | ".join(keys) + " | bound events/s |",
+            "|---|" + "---:|" * (len(keys) + 1),
+        ]
+        for r in per_event:
+            ms = r["cpu_ms_per_event"]
+            bound = (
+                m["cpus_usable"] * 1000 / ms["total (ours + irq)"] if ms.get("total (ours + irq)") else None
             )
+            row = " | ".join(_fmt(ms.get(k), 3) for k in keys)
+            lines.append(f"| {r['scenario']} | {row} | {_fmt(bound, 0)} |")
+    noisy = [r for r in results if r["cpu_cores"].get("other (not ours)", 0.0) > 0.25]
+    if noisy:
+        lines += [
+            "",
+            "WARNING: other programs used the CPU during "
+            + ", ".join(f"{r['scenario']} ({r['cpu_cores']['other (not ours)']:.2f} cores)" for r in noisy)
+            + ": those rows understate what this machine can do; rerun on a quiet machine.",
+        ]
     low = next((r for r in results if r["system"] == "sharaka" and r["target_rate"] == 200), None)
     lines += ["", "Targets (reported, not asserted):"]
     if sharaka_tp:
