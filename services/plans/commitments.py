@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.plans import domain, store
+from services.plans.errors import forbidden, problem_for
 from shared.auth import Principal
 from shared.events.plans import (
     CommitmentAdded,
@@ -34,7 +35,7 @@ from shared.events.plans import (
     PlanState,
     SelfAssessmentRecorded,
 )
-from shared.http import Conflict, NotFound, Problem, Unprocessable
+from shared.http import Conflict, NotFound, Unprocessable
 from shared.uow import UnitOfWork, unit_of_work
 
 SERVICE = "plans"
@@ -75,24 +76,12 @@ def snapshot(c: Row) -> CommitmentSnapshot:
     )
 
 
-def _rule(rv: domain.RuleViolation) -> Problem:
-    if rv.field:
-        return Problem(
-            422,
-            "Unprocessable Content",
-            rv.message,
-            errors=[{"field": rv.field, "message": rv.message}],
-            extra={"rule": rv.rule},
-        )
-    return Conflict(rv.message, rule=rv.rule)
-
-
 async def _plan_for_edit(uow: UnitOfWork, who: Principal, plan_id: UUID) -> Row:
     plan = await store.get_plan(uow.conn, plan_id, for_update=True)
     if plan is None:
         raise NotFound(f"plan {plan_id}")
     if not who.acts_for(plan["member_id"]):
-        raise Problem(403, "Forbidden", f"you may not edit the plans of member {plan['member_id']}")
+        raise forbidden(plan["member_id"])
     return plan
 
 
@@ -120,7 +109,7 @@ def _check_fields(columns: Row, current: Row | None = None) -> None:
         titles = merged["texts"].get("title", {})
         domain.check_original_language(merged["original_language"], titles)
     except domain.RuleViolation as rv:
-        raise _rule(rv) from None
+        raise problem_for(rv) from None
     start, end = merged.get("start_date"), merged.get("end_date")
     if start and end and end < start:
         raise Unprocessable("end_date", "end_date must not be before start_date")
@@ -294,7 +283,7 @@ async def transition_commitment(
         try:
             moved = await move_commitment(uow, current, target, who.subject, now, reason)
         except domain.RuleViolation as rv:
-            raise _rule(rv) from None
+            raise problem_for(rv) from None
         await _refresh_progress(uow, moved["id"])
     return moved
 
@@ -413,7 +402,7 @@ async def report_progress_in(
     try:
         stored_progress = domain.check_milestone_update(MilestoneStatus(m["status"]), status, progress)
     except domain.RuleViolation as rv:
-        raise _rule(rv) from None
+        raise problem_for(rv) from None
     new_end = end_date or m["end_date"]
     await uow.conn.execute(
         """UPDATE milestones SET status = $2, progress = $3, end_date = $4, updated_at = $5,

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.plans import commitments, domain, eligibility, store
+from services.plans.errors import forbidden, problem_for
 from shared.auth import Principal
 from shared.events.plans import (
     ContactRegistered,
@@ -32,22 +33,6 @@ from shared.uow import UnitOfWork, unit_of_work
 
 SERVICE = "plans"
 Row = dict[str, Any]
-
-
-def _forbidden(member_id: UUID) -> Problem:
-    return Problem(403, "Forbidden", f"you may not edit the plans of member {member_id}")
-
-
-def _rule(rv: domain.RuleViolation) -> Problem:
-    if rv.field:
-        return Problem(
-            422,
-            "Unprocessable Content",
-            rv.message,
-            errors=[{"field": rv.field, "message": rv.message}],
-            extra={"rule": rv.rule},
-        )
-    return Conflict(rv.message, rule=rv.rule)
 
 
 async def create_member(
@@ -91,7 +76,7 @@ async def create_plan(
     strands: list[Strand] | None = None,
 ) -> Row:
     if not who.acts_for(member_id):
-        raise _forbidden(member_id)
+        raise forbidden(member_id)
     now = datetime.now(UTC)
     async with unit_of_work(pool, SERVICE) as uow:
         member = await store.get_member(uow.conn, member_id)
@@ -105,7 +90,7 @@ async def create_plan(
         try:
             length = domain.plan_length_years(MemberKind(member["kind"]), start_date, end_date)
         except domain.RuleViolation as rv:
-            raise _rule(rv) from None
+            raise problem_for(rv) from None
         plan = await create_plan_in(
             uow,
             member,
@@ -181,7 +166,7 @@ async def transition_plan(pool: asyncpg.Pool, who: Principal, plan_id: UUID, tar
         if plan is None:
             raise NotFound(f"plan {plan_id}")
         if not who.acts_for(plan["member_id"]):
-            raise _forbidden(plan["member_id"])
+            raise forbidden(plan["member_id"])
         current = PlanState(plan["state"])
         try:
             domain.check_transition(
@@ -192,7 +177,7 @@ async def transition_plan(pool: asyncpg.Pool, who: Principal, plan_id: UUID, tar
                 refreshed=plan["refreshed_at"] is not None,
             )
         except domain.RuleViolation as rv:
-            raise _rule(rv) from None
+            raise problem_for(rv) from None
         await uow.conn.execute(
             """UPDATE plans SET state = $2, updated_at = $3,
                    submitted_at = CASE WHEN $2 = 'submitted' THEN $3 ELSE submitted_at END,
