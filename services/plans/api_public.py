@@ -1,8 +1,9 @@
 """Public, anonymous reads of the plans service: single records, the plan page and filtered,
 cursor-paginated lists of members, plans and commitments (with full-text search).
 
-Everything here is public: no point of contact's name, e-mail or phone, not even the contact's
-opaque id, leaves these routes. Large answers are JSON built by PostgreSQL (see
+Everything here is public: no point of contact's name, e-mail or phone leaves these routes; the
+lists and the plan page leave out even the contact's opaque id (the plan record keeps it, as it
+always had). Large answers are JSON built by PostgreSQL (see
 :mod:`services.plans.queries`) and returned as they are; the pydantic models below only document
 their shapes in the OpenAPI page.
 """
