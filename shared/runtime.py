@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 import asyncpg
 import uvicorn
+import uvloop
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
@@ -225,6 +227,10 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     runtime = Runtime(spec, settings)
     app = runtime.build_app()
     await runtime.start()
+    # Everything allocated so far lives as long as the process: moving it out of the collector's
+    # reach turns ~70 ms full collections (seen as p99 spikes on every endpoint) into short ones.
+    gc.collect()
+    gc.freeze()
     config = uvicorn.Config(
         app,
         host=settings.http_host,
@@ -254,7 +260,8 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
 
 
 def run(spec: ServiceSpec, settings: ServiceSettings) -> None:
-    asyncio.run(serve(spec, settings))
+    """uvloop: a faster event loop for the HTTP server, the consumers and the relay alike."""
+    uvloop.run(serve(spec, settings))
 
 
 __all__ = ["Authenticator", "Runtime", "ServiceSpec", "run", "runtime_of", "serve"]
