@@ -125,9 +125,8 @@ class EventConsumer:
             msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
         )
         try:
-            if not await self.apply_batch(records):
-                for record in records:
-                    await self.process(record)
+            for record in await self.apply_batch(records):
+                await self.process(record)
         except TRANSIENT_ERRORS as exc:
             log.warning("infrastructure error; batch will be read again", error=repr(exc))
             await asyncio.sleep(self._backoff_max)
@@ -152,55 +151,66 @@ class EventConsumer:
             },
         )
 
-    async def apply_batch(self, records: tuple[ConsumerRecord[bytes, bytes], ...]) -> bool:
-        """The fast path: the whole batch in one transaction, one inbox statement for all.
+    async def apply_batch(
+        self, records: tuple[ConsumerRecord[bytes, bytes], ...]
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """The fast path; returns the records left for the careful path (none, usually).
 
-        Most batches are all good events, and one commit per batch instead of one per event is
-        what makes the consumer fast. If anything is unusual (a poison record, a handler that
-        raises), the transaction rolls back whole and the caller takes the careful path, record
-        by record, with retries and dead-lettering. Returns False in that case.
+        Most batches are all good events. Each partition's share of the batch is applied in one
+        transaction with one inbox statement, and the partitions run side by side on their own
+        connections: order only matters within a partition (a plan's events share one), and
+        one commit per partition-batch instead of one per event is what makes the consumer
+        fast. If anything is unusual in a partition's share (a poison record, a handler that
+        raises), its transaction rolls back whole and its records take the careful path, one
+        by one, with retries and dead-lettering.
         """
-        if len(records) < 2:
-            return False
+        by_partition: dict[tuple[str, int], list[ConsumerRecord[bytes, bytes]]] = {}
+        for record in records:
+            by_partition.setdefault((record.topic, record.partition), []).append(record)
+        results = await asyncio.gather(
+            *(self._apply_partition(part) for part in by_partition.values()), return_exceptions=True
+        )
+        left: list[ConsumerRecord[bytes, bytes]] = []
+        for part, result in zip(by_partition.values(), results, strict=True):
+            if isinstance(result, TRANSIENT_ERRORS):
+                raise result
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                log.info("batch fell back to one record at a time", error=type(result).__name__)
+                left.extend(part)
+        return left
+
+    async def _apply_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         work: list[tuple[ConsumerRecord[bytes, bytes], Received, Handler | None]] = []
         for record in records:
-            try:
-                received = decode(record.headers or (), record.value)
-            except PoisonMessage:
-                return False
+            received = decode(record.headers or (), record.value)  # PoisonMessage → careful path
             work.append((record, received, self._handlers.get(type(received.event))))
         started = time.perf_counter()
         outcomes: list[tuple[str, str]] = []
-        try:
-            async with unit_of_work(self._pool, self.service) as uow:
-                wanted = [(r, rc) for r, rc, h in work if h is not None]
-                fresh = await uow.claim_many(
-                    self.group_id,
-                    [(rc.id, rc.type, r.topic, r.partition, r.offset) for r, rc in wanted],
-                )
-                for record, received, handler in work:
-                    if handler is None:
-                        outcomes.append((received.type, "ignored"))
-                    elif received.id in fresh:
-                        fresh.discard(received.id)  # the same event twice in one batch
-                        with self._span(record, received.headers) as span:
-                            span.set_attribute("messaging.message.id", str(received.id))
-                            span.set_attribute("cloudevents.event_type", received.type)
-                            await handler(uow, received)
-                        outcomes.append((received.type, "applied"))
-                    else:
-                        outcomes.append((received.type, "duplicate"))
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception as exc:
-            log.info("batch fell back to one record at a time", error=type(exc).__name__)
-            return False
-        elapsed = time.perf_counter() - started
+        async with unit_of_work(self._pool, self.service) as uow:
+            wanted = [(r, rc) for r, rc, h in work if h is not None]
+            fresh = await uow.claim_many(
+                self.group_id,
+                [(rc.id, rc.type, r.topic, r.partition, r.offset) for r, rc in wanted],
+            )
+            for record, received, handler in work:
+                if handler is None:
+                    outcomes.append((received.type, "ignored"))
+                elif received.id in fresh:
+                    fresh.discard(received.id)  # the same event twice in one batch
+                    with self._span(record, received.headers) as span:
+                        span.set_attribute("messaging.message.id", str(received.id))
+                        span.set_attribute("cloudevents.event_type", received.type)
+                        await handler(uow, received)
+                    outcomes.append((received.type, "applied"))
+                else:
+                    outcomes.append((received.type, "duplicate"))
+        per_event = (time.perf_counter() - started) / max(1, len(outcomes))
         for event_type, outcome in outcomes:
             metrics.EVENTS_CONSUMED.labels(event_type, outcome).inc()
             if outcome == "applied":
-                metrics.EVENT_PROCESSING.observe(elapsed / len(outcomes))
-        return True
+                metrics.EVENT_PROCESSING.observe(per_event)
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = headers_dict(record.headers or ())

@@ -65,6 +65,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         retention_days: int = 7,
         topic_prefix: str = "",
+        coalesce_s: float = 0.005,
     ) -> None:
         self._dsn = dsn
         self._pool = pool
@@ -73,6 +74,7 @@ class OutboxRelay:
         self._poll = poll_interval_s
         self._retention_days = retention_days
         self._prefix = topic_prefix
+        self._coalesce = coalesce_s
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lock_conn: asyncpg.Connection | None = None
@@ -146,6 +148,10 @@ class OutboxRelay:
                 last_purge = loop.time()
             if sent < self._batch_size:
                 await self._sleep(self._poll)
+                # Woken by the first commit of a burst: let the burst gather for a few ms, so
+                # one pass (one Kafka produce, one UPDATE) carries many rows instead of one.
+                if self._coalesce and not self._stopping.is_set():
+                    await asyncio.sleep(self._coalesce)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

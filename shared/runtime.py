@@ -115,6 +115,7 @@ class Runtime:
             poll_interval_s=s.relay_poll_interval_s,
             retention_days=s.relay_retention_days,
             topic_prefix=s.kafka_topic_prefix,
+            coalesce_s=s.relay_coalesce_s,
         )
         self._relay_task = asyncio.ensure_future(
             self.relay.run(drain_timeout_s=min(10.0, s.graceful_timeout_s))

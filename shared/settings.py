@@ -58,6 +58,8 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     relay_retention_days: int = 7
+    #: After a wake-up, wait this long for more commits before publishing (latency vs. batching).
+    relay_coalesce_s: float = 0.005
 
     # --- consumers ------------------------------------------------------------------
     consumer_max_attempts: int = Field(default=5, ge=1)

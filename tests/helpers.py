@@ -62,8 +62,12 @@ async def produce(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
-        for key, value, headers in records:
-            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        # Enqueue everything, then wait once: the idempotent producer keeps the order.
+        futures = [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for key, value, headers in records
+        ]
+        await asyncio.gather(*futures)
     finally:
         await producer.stop()
 

@@ -15,7 +15,7 @@ from tests.conftest import Env
 from tests.e2e.procs import ServiceProcess
 from tests.helpers import as_record, eventually, fetchval, produce, read_topic
 
-N = 3000
+N = 6000
 
 
 def _events(n: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
@@ -54,10 +54,10 @@ async def test_sigkill_mid_stream_then_restart(env: Env, tmp_path: Path) -> None
     irm = ServiceProcess("irm", env.env_vars("IRM_", "irm", consumer_batch_max_records=50), tmp_path)
     dsn = irm.env["IRM_DATABASE_URL"]
     try:
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), _events(N))
         irm.start()
         await irm.wait_ready()
-        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), _events(N))
-        await eventually(lambda: _gt(dsn, N // 5), timeout=60)
+        await eventually(lambda: _gt(dsn, N // 10), timeout=60, every=0.02)
         irm.kill()
         killed_at = await _count(dsn, "SELECT count(*) FROM reviews")
         assert killed_at < N, "the kill came too late to prove anything"
@@ -77,10 +77,11 @@ async def test_graceful_shutdown_under_load_commits_in_flight_work(env: Env, tmp
     irm = ServiceProcess("irm", env.env_vars("IRM_", "irm", consumer_batch_max_records=50), tmp_path)
     dsn = irm.env["IRM_DATABASE_URL"]
     try:
+        # The backlog is there before the consumer starts, so the stop lands mid-stream.
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), _events(N))
         irm.start()
         await irm.wait_ready()
-        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), _events(N))
-        await eventually(lambda: _gt(dsn, N // 5), timeout=60)
+        await eventually(lambda: _gt(dsn, N // 10), timeout=60, every=0.02)
         assert irm.terminate() == 0
         stopped_at = await _count(dsn, "SELECT count(*) FROM reviews")
         assert stopped_at < N, "the stop came too late to prove anything"
