@@ -24,18 +24,16 @@ def make_handlers(apr_due_months: int) -> Mapping[type[Event], Handler]:
         due = domain.action_plan_review_due(submitted_on, apr_due_months)
         review_id = uuid4()
         now = datetime.now(UTC)
+        # One statement (one round trip) for both rows: this runs for every submitted plan.
         await uow.conn.execute(
-            """INSERT INTO plans_seen (plan_id, member_id, title, start_date, end_date, submitted_at)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (plan_id) DO UPDATE SET submitted_at = EXCLUDED.submitted_at""",
+            """WITH seen AS (
+                   INSERT INTO plans_seen (plan_id, member_id, title, start_date, end_date, submitted_at)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (plan_id) DO UPDATE SET submitted_at = EXCLUDED.submitted_at)
+               INSERT INTO reviews (id, plan_id, member_id, kind, opened_on, due_date, scheduled_at)
+               VALUES ($7, $1, $2, $8, $9, $10, $11)""",
             event.plan_id, event.member_id, event.title, event.start_date, event.end_date,
-            event.submitted_at,
-        )  # fmt: skip
-        await uow.conn.execute(
-            """INSERT INTO reviews (id, plan_id, member_id, kind, opened_on, due_date, scheduled_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            review_id, event.plan_id, event.member_id, ReviewKind.ACTION_PLAN_REVIEW.value,
-            submitted_on, due, now,
+            event.submitted_at, review_id, ReviewKind.ACTION_PLAN_REVIEW.value, submitted_on, due, now,
         )  # fmt: skip
         uow.publish(
             ReviewScheduled(
