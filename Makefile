@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+.PHONY: bench-plans deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,6 +48,11 @@ schemas-check: .venv/.synced
 ## bench: end-to-end throughput and latency next to raw aiokafka
 bench: .venv/.synced
 	$(RUN) python -m bench.e2e
+
+## bench-plans: the plan page and search under load, and the import of 5,000 commitments
+bench-plans: .venv/.synced
+	$(RUN) python -m bench.plans_read
+	$(RUN) python -m bench.plans_import
 
 ## token: a local staff token (ROLE=government MEMBER=<uuid> for a point of contact)
 token: .venv/.synced
