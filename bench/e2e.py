@@ -452,13 +452,8 @@ class Sharaka:
     async def _applied(self, member_id: uuid.UUID) -> int:
         return int(await self.irm.fetchval("SELECT count(*) FROM reviews WHERE member_id = $1", member_id))
 
-    async def run(
-        self, name: str, count: int, *, rate: float | None, writers: int, stall_s: float = 30.0
-    ) -> Result:
-        member_id = uuid.uuid4()  # tags this scenario's reviews
-        mark = await self._outbox_mark()
-        apply0 = await scrape_processing(self.irm_port)
-        cpu0 = self.meter.snapshot()
+    async def _write(self, member_id: uuid.UUID, count: int, rate: float | None, writers: int) -> float:
+        """Commit ``count`` events, as fast as ``writers`` can or at ``rate``; returns seconds."""
         w0 = time.perf_counter()
         if rate is None:
             remaining = count
@@ -472,13 +467,79 @@ class Sharaka:
             await asyncio.gather(*(writer() for _ in range(writers)))
         else:
             await paced(rate, count, lambda _i: self.commit_one(member_id))
-        writer_s = time.perf_counter() - w0
+        return time.perf_counter() - w0
+
+    async def run(
+        self, name: str, count: int, *, rate: float | None, writers: int, stall_s: float = 30.0
+    ) -> Result:
+        member_id = uuid.uuid4()  # tags this scenario's reviews
+        mark = await self._outbox_mark()
+        apply0 = await scrape_processing(self.irm_port)
+        cpu0 = self.meter.snapshot()
+        writer_s = await self._write(member_id, count, rate, writers)
         done = await poll_until(lambda: self._applied(member_id), count, stall_s=stall_s)
         cpu1 = self.meter.snapshot()
         apply1 = await scrape_processing(self.irm_port)
         if done < count:
             log(f"{name}: only {done}/{count} reviews after {stall_s:.0f}s without progress")
+        return await self._result(
+            name, count, rate, member_id, mark, (cpu0, cpu1), (apply0, apply1), writer_s, done, False
+        )
 
+    async def drain(
+        self,
+        name: str,
+        count: int,
+        *,
+        writers: int,
+        stop_irm: Callable[[], None],
+        start_irm: Callable[[], Coroutine[Any, Any, None]],
+        stall_s: float = 30.0,
+    ) -> Result:
+        """The consumer alone: events pile up in Kafka while irm is stopped, then irm starts and
+        drains them with the machine to itself (plans idle, no writers). Rate and CPU are taken
+        from its first review to its last."""
+        member_id = uuid.uuid4()
+        mark = await self._outbox_mark()
+        stop_irm()
+        writer_s = await self._write(member_id, count, None, writers)
+        published = await poll_until(lambda: self._published_since(mark), count, stall_s=stall_s, every_s=0.2)
+        if published < count:
+            log(f"{name}: the plans relay published only {published}/{count}")
+        restart = asyncio.create_task(start_irm())
+        await poll_until(lambda: self._applied(member_id), 1, stall_s=90, every_s=0.02)
+        cpu0 = self.meter.snapshot()
+        before = await self._applied(member_id)
+        done = await poll_until(lambda: self._applied(member_id), count, stall_s=stall_s)
+        cpu1 = self.meter.snapshot()
+        await restart
+        apply1 = await scrape_processing(self.irm_port)  # a fresh process: its counters started at 0
+        return await self._result(
+            name, count, None, member_id, mark, (cpu0, cpu1), ((0.0, 0.0), apply1), writer_s,
+            done - before, True,
+        )  # fmt: skip
+
+    async def _published_since(self, mark: int) -> int:
+        return int(
+            await self.plans.fetchval(
+                "SELECT count(*) FROM outbox WHERE id > $1 AND published_at IS NOT NULL", mark
+            )
+        )
+
+    async def _result(
+        self,
+        name: str,
+        count: int,
+        rate: float | None,
+        member_id: uuid.UUID,
+        mark: int,
+        cpu: tuple[CpuSnapshot, CpuSnapshot],
+        apply: tuple[tuple[float, float], tuple[float, float]],
+        writer_s: float,
+        events_in_cpu_window: int,
+        from_first_effect: bool,
+    ) -> Result:
+        (cpu0, cpu1), (apply0, apply1) = cpu, apply
         out = await self.plans.fetch(
             "SELECT event_id, key, created_at, published_at FROM outbox WHERE id > $1", mark
         )
@@ -514,7 +575,8 @@ class Sharaka:
             raise RuntimeError(f"{name}: no outbox rows were written")
         first_commit = min(r["created_at"] for r in out)
         last_effect = max(reviews.values()) if reviews else first_commit
-        elapsed = (last_effect - first_commit).total_seconds()
+        start = min(reviews.values()) if from_first_effect and reviews else first_commit
+        elapsed = (last_effect - start).total_seconds()
         applied_s, applied_n = apply1[0] - apply0[0], apply1[1] - apply0[1]
         cores, others = CpuMeter.cores(cpu0, cpu1)
         irm_apply = {
@@ -549,7 +611,7 @@ class Sharaka:
             irm_apply=irm_apply,
             relay_rows_per_pass=relay_rows_per_pass,
             cpu_cores=cores,
-            cpu_ms_per_event=per_event_ms(cores, cpu1.wall - cpu0.wall, len(reviews)),
+            cpu_ms_per_event=per_event_ms(cores, cpu1.wall - cpu0.wall, events_in_cpu_window),
             other_top=others,
         )
 
@@ -738,11 +800,10 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
     with _patched_environ(irm.env):
         irm_settings = IrmSettings()
     settings = {
-        "plans": {k: getattr(plans_settings, k) for k in ("relay_batch_size", "relay_poll_interval_s",
-                                                         "db_pool_max", "log_level")},
-        "irm": {k: getattr(irm_settings, k) for k in ("consumer_batch_max_records",
-                                                     "consumer_batch_timeout_ms", "db_pool_max",
-                                                     "relay_batch_size", "log_level")},
+        "plans": _pick(plans_settings, "relay_batch_size", "relay_poll_interval_s", "relay_coalesce_s",
+                       "db_pool_max", "log_level"),
+        "irm": _pick(irm_settings, "consumer_batch_max_records", "consumer_batch_timeout_ms",
+                     "db_pool_max", "relay_batch_size", "relay_coalesce_s", "log_level"),
         "overrides": {**tunables("plans"), **tunables("irm")},
         "bench_writers": args.writers,
     }  # fmt: skip
@@ -779,6 +840,16 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
             results.append(await sharaka.run(f"sharaka throughput ({args.writers} writers)", args.events,
                                              rate=None, writers=args.writers))  # fmt: skip
             profiler.wait()
+            if args.drain:
+                log(f"sharaka: irm drain, {args.drain} events piled up in Kafka while irm is stopped")
+
+                async def start_irm() -> None:
+                    irm.start()
+                    await irm.wait_ready()
+
+                results.append(await sharaka.drain("sharaka irm drain (consumer alone)", args.drain,
+                                                   writers=args.writers, stop_irm=irm.stop,
+                                                   start_irm=start_irm))  # fmt: skip
             irm.stop()
             plans.stop()
             meter.sources.pop("plans (relay)", None)
@@ -815,6 +886,11 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
         "results": [asdict(r) for r in results],
         "profiles": sorted(p.name for p in log_dir.glob("profile-*")),
     }
+
+
+def _pick(settings: Any, *names: str) -> dict[str, Any]:
+    """The named settings that this version of the services has."""
+    return {n: getattr(settings, n) for n in names if hasattr(settings, n)}
 
 
 @contextlib.contextmanager
@@ -983,6 +1059,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--writers", type=int, default=8, help="concurrent plans transactions")
     parser.add_argument("--latency", type=parse_latency, default=parse_latency("200:15,1000:10"),
                         help="fixed-rate runs as RATE:SECONDS,... (default 200:15,1000:10)")  # fmt: skip
+    parser.add_argument("--drain", type=int, default=20_000,
+                        help="events for the irm-alone drain run (0 to skip)")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=300, help="events before measuring (not reported)")
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument("--skip-sharaka", action="store_true")
