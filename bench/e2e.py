@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from bench.raw_consumer import SENT_HEADER
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
+from devstack.services import ServiceProcess
 from services.irm.service import SPEC as IRM_SPEC
 from services.irm.settings import IrmSettings
 from services.plans.service import SPEC as PLANS_SPEC
@@ -276,59 +276,6 @@ def machine_busy_cores(seconds: float = 2.0) -> float:
 
 
 # --- processes ---------------------------------------------------------------------------------
-class ServiceProcess:
-    """``python -m services.<name>`` with this run's settings, stopped by its own PID."""
-
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.env = env
-        self.port = int(env[f"{name.upper()}_HTTP_PORT"])
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
-                cwd=REPO,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def wait_ready(self, limit_s: float = 90.0) -> None:
-        deadline = time.monotonic() + limit_s
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=2) as http:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready within {limit_s:.0f}s:\n{self.tail()}")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
 def service_env(service: str, infra: dict[str, str]) -> dict[str, str]:
     prefix = service.upper() + "_"
     env = dict(os.environ)
@@ -848,10 +795,10 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
                     await irm.wait_ready()
 
                 results.append(await sharaka.drain("sharaka irm drain (consumer alone)", args.drain,
-                                                   writers=args.writers, stop_irm=irm.stop,
+                                                   writers=args.writers, stop_irm=irm.ensure_stopped,
                                                    start_irm=start_irm))  # fmt: skip
-            irm.stop()
-            plans.stop()
+            irm.ensure_stopped()
+            plans.ensure_stopped()
             meter.sources.pop("plans (relay)", None)
             meter.sources.pop("irm (consumer)", None)
         if not args.skip_raw:
@@ -874,8 +821,8 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
                                          rate=None, **common))  # fmt: skip
     finally:
         profiler.wait()
-        irm.stop()
-        plans.stop()
+        irm.ensure_stopped()
+        plans.ensure_stopped()
         await plans_pool.close()
         await irm_pool.close()
     return {

@@ -9,10 +9,10 @@ from uuid import uuid4
 
 import httpx
 
+from devstack.services import ServiceProcess
 from shared.events import topics
 from shared.events.plans import PlanSubmitted
 from tests.conftest import Env
-from tests.e2e.procs import ServiceProcess
 from tests.helpers import as_record, eventually, fetchval, produce, read_topic
 
 N = 6000

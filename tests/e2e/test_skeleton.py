@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.services import ServiceProcess
 from services.irm.domain import action_plan_review_due
 from shared.events import topics
 from tests.conftest import Env, token
-from tests.e2e.procs import ServiceProcess
 from tests.helpers import eventually, header, read_topic
 
 SERVICES = ("plans", "consultation", "irm", "notifications")

@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack.services import ServiceProcess
 from services.plans import commitments, handlers
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
@@ -34,7 +35,6 @@ from shared.events import topics
 from shared.events.plans import CommitmentState, MemberKind, MemberStatus, MilestoneStatus, PlanState
 from shared.uow import UnitOfWork
 from tests.conftest import Env, running
-from tests.e2e.procs import ServiceProcess
 from tests.helpers import eventually, header, read_topic
 
 STAFF = Principal(subject="tester", roles=frozenset({"staff"}), member_ids=frozenset())
