@@ -1,0 +1,93 @@
+"""Kill the Kafka broker itself mid-stream: the relay and the consumer ride it out, nothing is
+lost and nothing is applied twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from devstack.kafka import KafkaNode
+from devstack.postgres import PostgresCluster
+from devstack.services import ServiceProcess
+from services.plans import commitments, handlers
+from shared.auth import Principal
+from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
+from shared.events.plans import MemberKind, PlanState
+from tests.conftest import Env
+from tests.helpers import eventually, fetchval
+
+STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
+PLANS = 120
+
+
+@pytest.fixture
+def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaNode]:
+    """A broker of this test's own: the session's broker must not be killed under other tests."""
+    node = KafkaNode(tmp_path_factory.mktemp("kafka-chaos"))
+    node.install()
+    node.start()
+    yield node
+    node.stop()
+
+
+async def test_broker_killed_and_restarted_loses_nothing(
+    env: Env, pg: PostgresCluster, own_kafka: KafkaNode, tmp_path: Path
+) -> None:
+    env.kafka = own_kafka  # every service below talks to the broker we are about to kill
+    plans_env = env.env_vars("PLANS_", "plans", TIMERS_ENABLED="false")
+    irm = ServiceProcess("irm", env.env_vars("IRM_", "irm"), tmp_path)
+    plans = ServiceProcess("plans", plans_env, tmp_path)
+    irm_dsn = irm.env["IRM_DATABASE_URL"]
+    pool = await create_pool(plans_env["PLANS_DATABASE_URL"])
+    try:
+        await migrate(
+            pool, load_migrations(("shared", SHARED_MIGRATIONS), ("plans", Path("services/plans/migrations")))
+        )
+        for p in (plans, irm):
+            p.start()
+        for p in (plans, irm):
+            await p.wait_ready()
+        member = await handlers.create_member(pool, "Chaos", MemberKind.NATIONAL, None)
+
+        async def submit_one(i: int) -> None:
+            plan = await handlers.create_plan(
+                pool,
+                STAFF,
+                member_id=member["id"],
+                title=f"P{i}",
+                start_date=date(2025, 1, 1),
+                end_date=date(2027, 1, 1),
+                contact={"name": "C", "email": None, "phone": None, "language": "en"},
+            )
+            await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.CO_CREATION)
+            await commitments.add_commitment(
+                pool, STAFF, plan["id"], {"texts": {"title": {"en": "c"}}, "original_language": "en"}
+            )
+            await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.SUBMITTED)
+
+        for i in range(PLANS // 2):
+            await submit_one(i)
+        await eventually(lambda: _reviews_at_least(irm_dsn, 1), timeout=60)
+        own_kafka.kill()  # SIGKILL the broker while events are in flight
+        for i in range(PLANS // 2, PLANS):  # plans keeps committing: the outbox holds the events
+            await submit_one(i)
+        await asyncio.sleep(2)
+        own_kafka.start()
+        await eventually(lambda: _reviews_at_least(irm_dsn, PLANS), timeout=180, every=0.5)
+        await asyncio.sleep(2)  # let any duplicate delivery arrive
+        assert await fetchval(irm_dsn, "SELECT count(*) FROM reviews") == PLANS
+        assert await fetchval(irm_dsn, "SELECT count(DISTINCT plan_id) FROM reviews") == PLANS
+        assert await fetchval(irm_dsn, "SELECT count(*) FROM outbox") == PLANS  # one ReviewScheduled each
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    finally:
+        for p in (irm, plans):
+            p.ensure_stopped()
+        await pool.close()
+
+
+async def _reviews_at_least(dsn: str, n: int) -> bool:
+    return int(await fetchval(dsn, "SELECT count(*) FROM reviews")) >= n
