@@ -74,7 +74,7 @@ class PostgresCluster:
     """One cluster whose state (port, data location) is recorded in ``home/state.json``.
 
     The data normally lives in ``home/cluster``. When we are root and the ``postgres`` user
-    cannot reach that folder (e.g. pytest's 0700 ``/tmp/pytest-of-root``), it lives in a
+    cannot reach that folder (e.g. pytest's private, mode 0700 temporary folder), it lives in a
     folder under the system temp dir instead; the state file records which.
     """
 
