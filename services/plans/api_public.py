@@ -22,7 +22,7 @@ from services.plans import queries, store
 from services.plans.queries import OgpValue
 from services.plans.schemas import MemberOut, PlanOut
 from shared.events.plans import CommitmentState, MemberKind, MemberStatus, PlanState, Strand
-from shared.http import NotFound, Unprocessable
+from shared.http import NotFound
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["public"])
@@ -181,10 +181,6 @@ def _page(page: queries.Page) -> Response:
     return JSONText(page.to_json())
 
 
-def _bad_cursor(exc: queries.InvalidCursor) -> Unprocessable:
-    return Unprocessable("query.cursor", str(exc))
-
-
 # --- records ------------------------------------------------------------------------------------
 
 
@@ -280,18 +276,15 @@ async def list_members(
     limit: Limit = queries.DEFAULT_LIMIT,
 ) -> Response:
     """Members in name order."""
-    try:
-        page = await queries.list_members(
-            rt.pool,
-            kind=kind,
-            region=region,
-            status=status,
-            name_prefix=(q or "").strip() or None,
-            cursor=cursor,
-            limit=limit,
-        )
-    except queries.InvalidCursor as exc:
-        raise _bad_cursor(exc) from None
+    page = await queries.list_members(
+        rt.pool,
+        kind=kind,
+        region=region,
+        status=status,
+        name_prefix=(q or "").strip() or None,
+        cursor=cursor,
+        limit=limit,
+    )
     return _page(page)
 
 
@@ -308,20 +301,17 @@ async def list_plans(
     limit: Limit = queries.DEFAULT_LIMIT,
 ) -> Response:
     """Action plans in the order they were created."""
-    try:
-        page = await queries.list_plans(
-            rt.pool,
-            member_id=member_id,
-            kind=kind,
-            region=region,
-            strand=strand,
-            state=state,
-            year=year,
-            cursor=cursor,
-            limit=limit,
-        )
-    except queries.InvalidCursor as exc:
-        raise _bad_cursor(exc) from None
+    page = await queries.list_plans(
+        rt.pool,
+        member_id=member_id,
+        kind=kind,
+        region=region,
+        strand=strand,
+        state=state,
+        year=year,
+        cursor=cursor,
+        limit=limit,
+    )
     return _page(page)
 
 
@@ -350,22 +340,19 @@ async def list_commitments(
 ) -> Response:
     """Commitments of every plan (without milestones): in creation order, or by relevance to
     ``q``."""
-    try:
-        page = await queries.list_commitments(
-            rt.pool,
-            member_id=member_id,
-            plan_id=plan_id,
-            kind=kind,
-            region=region,
-            strand=strand,
-            state=state,
-            value=value,
-            policy_area=policy_area,
-            year=year,
-            q=(q or "").strip() or None,
-            cursor=cursor,
-            limit=limit,
-        )
-    except queries.InvalidCursor as exc:
-        raise _bad_cursor(exc) from None
+    page = await queries.list_commitments(
+        rt.pool,
+        member_id=member_id,
+        plan_id=plan_id,
+        kind=kind,
+        region=region,
+        strand=strand,
+        state=state,
+        value=value,
+        policy_area=policy_area,
+        year=year,
+        q=(q or "").strip() or None,
+        cursor=cursor,
+        limit=limit,
+    )
     return _page(page)

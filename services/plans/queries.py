@@ -39,6 +39,7 @@ from uuid import UUID
 
 from services.plans import store
 from shared.events.plans import CommitmentState, MemberKind, MemberStatus, PlanState, Strand
+from shared.http import Unprocessable
 
 Row = dict[str, Any]
 
@@ -343,8 +344,12 @@ async def commitment_json(conn: Any, commitment_id: UUID) -> str | None:
 # --- cursors -----------------------------------------------------------------------------------
 
 
-class InvalidCursor(ValueError):
-    """The cursor was not made by this service for this ordering (or was altered)."""
+class InvalidCursor(Unprocessable):
+    """The cursor was not made by this service for this ordering (or was altered): a 422 that
+    names ``query.cursor``, whichever list was asked for."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("query.cursor", message)
 
 
 def encode_cursor(kind: str, *key: Any) -> str:
