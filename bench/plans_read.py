@@ -21,9 +21,7 @@ each part used during each run is reported too, so the reader sees where the cor
 program was busy are not worth comparing).
 
 ``--workers N`` runs N service processes (replicas on their own ports) and splits the load
-between them. ``--experiment`` applies a what-if change to the platform kit (``shared/``) to the
-service processes of this run only, to measure what it would buy before anyone makes it.
-Results go to ``bench/results/plans-read-latest.json``.
+between them. Results go to ``bench/results/plans-read-latest.json``.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +51,7 @@ import httpx
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
+from devstack.services import ServiceProcess
 from shared.auth import DEV_SECRET, mint_token
 
 REPO = Path(__file__).resolve().parent.parent
@@ -198,95 +196,6 @@ class CpuMeter:
 
 
 # --- the service under test --------------------------------------------------------------------
-#: What-if changes to the platform kit (``shared/``), applied to the service process of this run
-#: only, to show what each would buy before anyone makes it. Not how the service is deployed.
-EXPERIMENTS: dict[str, tuple[str, str]] = {
-    "uvloop": (
-        "uvloop as the event loop (shared.runtime.run uses asyncio's default loop)",
-        "import uvloop; uvloop.install()",
-    ),
-    "no-send-spans": (
-        "OpenTelemetry without its per-message 'http send'/'http receive' spans (shared.http)",
-        "import functools; from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor as F; "
-        "F.instrument_app = staticmethod(functools.partial(F.instrument_app, "
-        "exclude_spans=['send', 'receive']))",
-    ),
-    "gc-freeze": (
-        "gc.freeze() once the service has started: the garbage collector no longer walks the "
-        "hundreds of thousands of objects made at start-up on every full collection "
-        "(shared.runtime)",
-        "import gc, shared.runtime as r\n"
-        "_start = r.Runtime.start\n"
-        "async def _frozen(self):\n"
-        "    await _start(self)\n"
-        "    gc.collect(); gc.freeze()\n"
-        "r.Runtime.start = _frozen",
-    ),
-    "pool-no-reset": (
-        "no reset query (RESET ALL; UNLISTEN *; ...) each time a connection goes back to the pool "
-        "(shared.db.create_pool)",
-        "import functools, asyncpg\n"
-        "async def _keep(conn): pass\n"
-        "asyncpg.create_pool = functools.partial(asyncpg.create_pool, reset=_keep)",
-    ),
-}
-
-
-class ServiceProcess:
-    """``python -m services.plans`` with this run's settings, stopped by its own PID."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, *, experiments: Sequence[str] = ()) -> None:
-        self.env = env
-        self.port = int(env["PLANS_HTTP_PORT"])
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.experiments = list(experiments)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None:
-        if self.experiments:
-            patches = "\n".join(EXPERIMENTS[name][1] for name in self.experiments)
-            run = "import runpy\nrunpy.run_module('services.plans', run_name='__main__', alter_sys=True)"
-            code = f"{patches}\n{run}"
-            argv = [sys.executable, "-c", code]
-        else:
-            argv = [sys.executable, "-m", "services.plans"]
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-
-    async def wait_ready(self, limit_s: float = 90.0) -> None:
-        deadline = time.monotonic() + limit_s
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as http:
-            while time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"plans exited early:\n{self.tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.2)
-        raise RuntimeError(f"plans not ready within {limit_s:.0f}s:\n{self.tail()}")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, lines: int = 30) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
 def service_env(kafka: KafkaNode, database_url: str, run_id: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANS_")}
     env.update(
@@ -567,9 +476,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
     # Several processes are replicas of one service: one database, one topic prefix, own ports.
     services = [
         ServiceProcess(
-            service_env(kafka, pg.dsn(database), run_id),
-            log_dir / f"plans-read{i or ''}.log",
-            experiments=args.experiment,
+            "plans", service_env(kafka, pg.dsn(database), run_id), log_dir, log_name=f"plans-read{i or ''}"
         )
         for i in range(args.workers)
     ]
@@ -627,7 +534,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
             log(f"{name}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, errors {result.errors}")
     finally:
         for proc in services:
-            proc.stop()
+            proc.ensure_stopped()
 
     plan_row = next((r.result for r in rows if "/full" in r.path and r.encoding == "identity"), None)
     return {
@@ -646,7 +553,6 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
             "warmup_s": args.warmup,
             "connections": args.connections,
             "service_processes": args.workers,
-            "experiments": {name: EXPERIMENTS[name][0] for name in args.experiment},
             "seeding_s": round(seeded_s, 1),
             "checks": checks,
         },
@@ -694,12 +600,10 @@ def machine_info(pg: PostgresCluster) -> dict[str, Any]:
 
 def render(report: dict[str, Any]) -> str:
     s = report["setup"]
-    experiments = ", ".join(s["experiments"]) or "none (the service as deployed)"
     lines = [
         f"Plans read benchmark: {s['service_processes']} service process(es), {s['connections']} "
         f"connections, {s['seconds_per_run']} s per endpoint, "
-        f"{report['machine']['cpus']} CPUs shared by service, Postgres and load generator; "
-        f"what-if experiments: {experiments}",
+        f"{report['machine']['cpus']} CPUs shared by service, Postgres and load generator",
         "",
         "| endpoint | requests | req/s | p50 ms | p99 ms | max ms | errors | bytes/answer "
         "| cores: service / postgres / client / other |",
@@ -740,9 +644,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--query", default="budget", help="full-text query of the search page")
     parser.add_argument("--endpoints", default="health,page,page-gzip,search",
                         help="which to load, in order (health,page,page-gzip,search)")  # fmt: skip
-    parser.add_argument("--experiment", action="append", default=[], choices=sorted(EXPERIMENTS),
-                        help="what-if change to shared/ applied to this run's service (repeatable): "
-                        + "; ".join(f"{k}: {v[0]}" for k, v in EXPERIMENTS.items()))  # fmt: skip
     parser.add_argument("--wait-quiet", type=float, default=30.0,
                         help="wait up to this many seconds for other load on the machine to end")  # fmt: skip
     parser.add_argument("--json", type=Path, default=RESULTS / "plans-read-latest.json")

@@ -21,13 +21,19 @@ from devstack.procs import REPO_ROOT
 
 class ServiceProcess:
     def __init__(
-        self, name: str, env: dict[str, str], log_dir: Path, *, argv: Sequence[str] | None = None
+        self,
+        name: str,
+        env: dict[str, str],
+        log_dir: Path,
+        *,
+        argv: Sequence[str] | None = None,
+        log_name: str | None = None,
     ) -> None:
         self.name = name
         self.env = env
         self.port = int(env[f"{name.upper()}_HTTP_PORT"])
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"{name}.log"
+        self.log_path = log_dir / f"{log_name or name}.log"
         self.argv = list(argv) if argv else [sys.executable, "-m", f"services.{name}"]
         self.proc: subprocess.Popen[bytes] | None = None
 
