@@ -37,6 +37,7 @@ from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 from devstack.services import ServiceProcess
+from devstack.throwaway import infrastructure
 from services.irm.service import SPEC as IRM_SPEC
 from services.irm.settings import IrmSettings
 from services.plans.service import SPEC as PLANS_SPEC
@@ -686,22 +687,6 @@ def machine_facts(kafka: KafkaNode, pg_version: str, pg_settings: dict[str, str]
         "postgres_settings": pg_settings,
         "packages": {p: version(p) for p in ("aiokafka", "faststream", "asyncpg", "pydantic", "uvloop")},
     }
-
-
-@contextlib.contextmanager
-def infrastructure(tmp: Path) -> Iterator[tuple[KafkaNode, PostgresCluster]]:
-    kafka = KafkaNode(tmp / "kafka")
-    pg = PostgresCluster(tmp / "pg")
-    try:
-        kafka.install()
-        kafka.start()
-        pg.start()
-        yield kafka, pg
-    finally:
-        with contextlib.suppress(Exception):
-            kafka.stop()
-        with contextlib.suppress(Exception):
-            pg.remove_data()
 
 
 async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster) -> dict[str, Any]:

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -52,6 +52,7 @@ from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 from devstack.services import ServiceProcess
+from devstack.throwaway import infrastructure
 from shared.auth import DEV_SECRET, mint_token
 
 REPO = Path(__file__).resolve().parent.parent
@@ -440,22 +441,6 @@ class Row:
     result: LoadResult
     cores: dict[str, float] = field(default_factory=dict)
     encoding: str = "identity"
-
-
-@contextlib.contextmanager
-def infrastructure(tmp: Path) -> Iterator[tuple[KafkaNode, PostgresCluster]]:
-    kafka = KafkaNode(tmp / "kafka")
-    pg = PostgresCluster(tmp / "pg")
-    try:
-        kafka.install()
-        kafka.start()
-        pg.start()
-        yield kafka, pg
-    finally:
-        with contextlib.suppress(Exception):
-            kafka.stop()
-        with contextlib.suppress(Exception):
-            pg.remove_data()
 
 
 def load(
