@@ -42,7 +42,6 @@ same calendar arithmetic in Python for the payloads, the tests and the reader.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -51,14 +50,14 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from dateutil.relativedelta import relativedelta
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 from services.plans.settings import PlansSettings
 from shared.events.base import Event
 from shared.events.plans import MilestoneOverdue, NextPlanOverdue, PlanState, RepositoryStale
+from shared.leader import LeaderRunner, run_as_leader
 from shared.logging import get_logger
 from shared.settings import ServiceSettings
-from shared.telemetry import tracer
 from shared.uow import unit_of_work
 
 if TYPE_CHECKING:
@@ -74,7 +73,6 @@ TIMERS_LOCK = 0x5A4A_0103
 TIMER_EVENTS = Counter(
     "sharaka_timer_events_total", "Timer occurrences emitted (each exactly once)", ["kind"]
 )
-TIMERS_LEADER = Gauge("sharaka_timers_leader", "1 when this process is the active timer runner")
 
 
 class TimerKind(StrEnum):
@@ -369,7 +367,7 @@ async def run_timers(
 # --- one active runner ---------------------------------------------------------------------
 
 
-class TimerRunner:
+class TimerRunner(LeaderRunner):
     """Runs :func:`run_timers` every ``timers_interval_s`` while it holds the timers' lock."""
 
     def __init__(
@@ -381,106 +379,21 @@ class TimerRunner:
         stopping: asyncio.Event | None = None,
         clock: Callable[[], date] | None = None,
     ) -> None:
-        self._dsn = dsn
-        self._pool = pool
-        self._settings = settings
-        self._stopping = stopping or asyncio.Event()
-        self._clock = clock or self._today
-        self._wake = asyncio.Event()
-        self._lock_conn: asyncpg.Connection | None = None
-        self.is_leader = False
-        #: Passes completed as leader (for tests and logs).
-        self.passes = 0
+        def today() -> date:
+            return settings.timers_today or datetime.now(UTC).date()
 
-    def _today(self) -> date:
-        return self._settings.timers_today or datetime.now(UTC).date()
+        async def work(should_continue: Callable[[], bool]) -> dict[str, int]:
+            return await run_timers(pool, (clock or today)(), settings, should_continue=should_continue)
 
-    async def run(self) -> None:
-        """Until :meth:`stop`: lead or stand by; any error drops the lock and retries later."""
-        backoff = 0.5
-        while not self._stopping.is_set():
-            try:
-                if not await self._become_leader():
-                    await self._sleep(self._settings.timers_lock_retry_s)
-                    continue
-                await self._lead()
-                backoff = 0.5
-            except Exception as exc:
-                if self._stopping.is_set():
-                    break
-                log.warning("timers error; retrying", error=repr(exc), backoff_s=backoff)
-                await self._release()
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-        await self._release()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def _holding(self) -> bool:
-        return (
-            not self._stopping.is_set()
-            and self.is_leader
-            and self._lock_conn is not None
-            and not self._lock_conn.is_closed()
+        super().__init__(
+            job="plans-timers",
+            dsn=dsn,
+            lock_key=TIMERS_LOCK,
+            work=work,
+            interval_s=settings.timers_interval_s,
+            lock_retry_s=settings.timers_lock_retry_s,
+            stopping=stopping,
         )
-
-    async def _become_leader(self) -> bool:
-        if self._lock_conn is None or self._lock_conn.is_closed():
-            self._lock_conn = await asyncpg.connect(self._dsn)
-            self._lock_conn.add_termination_listener(self._on_lost)
-        got = bool(await self._lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", TIMERS_LOCK))
-        if got:
-            self.is_leader = True
-            TIMERS_LEADER.set(1)
-            log.info("timers runner is leader")
-        return got
-
-    def _on_lost(self, *_args: object) -> None:
-        # Called by asyncpg when the lock's session ends: the lock went with it.
-        if self.is_leader:
-            self.is_leader = False
-            TIMERS_LEADER.set(0)
-            log.warning("timers runner lost its lock connection; standing by")
-        self._wake.set()
-
-    async def _release(self) -> None:
-        self.is_leader = False
-        TIMERS_LEADER.set(0)
-        if self._lock_conn is not None and not self._lock_conn.is_closed():
-            self._lock_conn.remove_termination_listener(self._on_lost)  # a chosen close, not a loss
-            with contextlib.suppress(Exception):
-                await self._lock_conn.close(timeout=2)  # ends the session: the lock is released
-        self._lock_conn = None
-
-    async def _lead(self) -> None:
-        while not self._stopping.is_set():
-            await self._check_lock()
-            today = self._clock()
-            with tracer("sharaka.timers").start_as_current_span("timers.pass"):
-                counts = await run_timers(self._pool, today, self._settings, should_continue=self._holding)
-            self.passes += 1
-            if any(counts.values()):
-                log.info("timer events emitted", today=today.isoformat(), **counts)
-            if not self._holding():
-                continue  # stopping, or the lock went during the pass: the checks above decide
-            await self._sleep(self._settings.timers_interval_s)
-
-    async def _check_lock(self) -> None:
-        """Prove the session holding the lock is alive before acting on it."""
-        conn = self._lock_conn
-        if not self.is_leader or conn is None or conn.is_closed():
-            raise ConnectionError("lost the timers lock connection")
-        await conn.fetchval("SELECT 1", timeout=5)
-
-    async def _sleep(self, seconds: float) -> None:
-        """Wait, unless stopping; :meth:`stop` and a lost lock connection cut the wait short."""
-        if self._stopping.is_set():
-            return
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
 
 def _plans_settings(settings: ServiceSettings) -> PlansSettings:
@@ -498,13 +411,4 @@ async def timer_loop(runtime: Runtime) -> None:
         await runtime.stopping.wait()
         return
     runner = TimerRunner(dsn=settings.database_url, pool=runtime.pool, settings=settings)
-    task = asyncio.ensure_future(runner.run())
-    stop_wait = asyncio.ensure_future(runtime.stopping.wait())
-    try:
-        await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-        await runner.stop()
-        await task  # finishes the batch in hand, then lets go of the lock
-    finally:
-        stop_wait.cancel()
-        if not task.done():  # cancelled by a shutdown that ran out of time
-            task.cancel()
+    await run_as_leader(runner, runtime.stopping)

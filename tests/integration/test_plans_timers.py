@@ -569,7 +569,7 @@ async def test_sigkill_and_restart_never_emit_twice(env: Env, pool: asyncpg.Pool
         # The restarted process emitted the new occurrence and nothing else.
         assert 'sharaka_timer_events_total{kind="milestone_overdue"} 1.0' in metrics
         assert 'sharaka_timer_events_total{kind="repository_stale"} 0.0' in metrics
-        assert "sharaka_timers_leader 1.0" in metrics
+        assert 'sharaka_leader{job="plans-timers"} 1.0' in metrics
 
         # On Kafka every occurrence is there, and only ever as the one event the outbox holds (a
         # relay crash may repeat a record, never make a second event of an occurrence).

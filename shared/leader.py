@@ -1,0 +1,173 @@
+"""One active runner among replicas, elected with a Postgres advisory lock.
+
+Periodic jobs (the OGP timers, rounds that open and close at set times) must not run in every
+replica at once: it would only waste work and make noise in the logs, since every job here is
+idempotent by design. The lock is held on a dedicated connection; when that session ends, the
+lock goes with it, so a leader whose connection drops stops acting at once and a standby takes
+over within ``lock_retry_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from prometheus_client import Gauge
+
+from shared.logging import get_logger
+from shared.telemetry import tracer
+
+log = get_logger(__name__)
+
+LEADER = Gauge("sharaka_leader", "1 when this process is the active runner of a periodic job", ["job"])
+
+#: One pass of the job; it asks ``should_continue()`` between batches and returns counts to log.
+Pass = Callable[[Callable[[], bool]], Awaitable[dict[str, int]]]
+
+
+class LeaderRunner:
+    """Runs ``work`` every ``interval_s`` while it holds the advisory lock ``lock_key``.
+
+    ``next_wait()`` may shorten the sleep between passes (a round due to open in 3 s should not
+    wait for a 60 s interval); ``wake()`` starts the next pass now (e.g. after a write that made
+    something due).
+    """
+
+    def __init__(
+        self,
+        *,
+        job: str,
+        dsn: str,
+        lock_key: int,
+        work: Pass,
+        interval_s: float,
+        lock_retry_s: float,
+        stopping: asyncio.Event | None = None,
+        next_wait: Callable[[], Awaitable[float | None]] | None = None,
+    ) -> None:
+        self._job = job
+        self._dsn = dsn
+        self._lock_key = lock_key
+        self._work = work
+        self._interval_s = interval_s
+        self._lock_retry_s = lock_retry_s
+        self._stopping = stopping or asyncio.Event()
+        self._next_wait = next_wait
+        self._wake = asyncio.Event()
+        self._lock_conn: asyncpg.Connection | None = None
+        self.is_leader = False
+        #: Passes completed as leader (for tests and logs).
+        self.passes = 0
+        LEADER.labels(job=job).set(0)
+
+    async def run(self) -> None:
+        """Until :meth:`stop`: lead or stand by; any error drops the lock and retries later."""
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                if not await self._become_leader():
+                    await self._sleep(self._lock_retry_s)
+                    continue
+                await self._lead()
+                backoff = 0.5
+            except Exception as exc:
+                if self._stopping.is_set():
+                    break
+                log.warning("periodic job error; retrying", job=self._job, error=repr(exc), backoff_s=backoff)
+                await self._release()
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+        await self._release()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def holding(self) -> bool:
+        return (
+            not self._stopping.is_set()
+            and self.is_leader
+            and self._lock_conn is not None
+            and not self._lock_conn.is_closed()
+        )
+
+    async def _become_leader(self) -> bool:
+        if self._lock_conn is None or self._lock_conn.is_closed():
+            self._lock_conn = await asyncpg.connect(self._dsn)
+            self._lock_conn.add_termination_listener(self._on_lost)
+        got = bool(await self._lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key))
+        if got:
+            self.is_leader = True
+            LEADER.labels(job=self._job).set(1)
+            log.info("periodic job runner is leader", job=self._job)
+        return got
+
+    def _on_lost(self, *_args: object) -> None:
+        # Called by asyncpg when the lock's session ends: the lock went with it.
+        if self.is_leader:
+            self.is_leader = False
+            LEADER.labels(job=self._job).set(0)
+            log.warning("lost the lock connection; standing by", job=self._job)
+        self._wake.set()
+
+    async def _release(self) -> None:
+        self.is_leader = False
+        LEADER.labels(job=self._job).set(0)
+        if self._lock_conn is not None and not self._lock_conn.is_closed():
+            self._lock_conn.remove_termination_listener(self._on_lost)  # a chosen close, not a loss
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close(timeout=2)  # ends the session: the lock is released
+        self._lock_conn = None
+
+    async def _lead(self) -> None:
+        while not self._stopping.is_set():
+            await self._check_lock()
+            self._wake.clear()  # a wake-up from now on asks for another pass
+            with tracer("sharaka.leader").start_as_current_span(f"{self._job}.pass"):
+                counts = await self._work(self.holding)
+            self.passes += 1
+            if any(counts.values()):
+                log.info("periodic job pass", job=self._job, **counts)
+            if not self.holding():
+                continue  # stopping, or the lock went during the pass: the checks above decide
+            wait = self._interval_s
+            if self._next_wait is not None:
+                soon = await self._next_wait()
+                if soon is not None:
+                    wait = max(0.0, min(wait, soon))
+            await self._sleep(wait, clear=False)
+
+    async def _check_lock(self) -> None:
+        """Prove the session holding the lock is alive before acting on it."""
+        conn = self._lock_conn
+        if not self.is_leader or conn is None or conn.is_closed():
+            raise ConnectionError(f"lost the {self._job} lock connection")
+        await conn.fetchval("SELECT 1", timeout=5)
+
+    async def _sleep(self, seconds: float, *, clear: bool = True) -> None:
+        """Wait, unless stopping; :meth:`stop`, :meth:`wake` and a lost lock cut the wait short."""
+        if self._stopping.is_set():
+            return
+        if clear:
+            self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+
+
+async def run_as_leader(runner: LeaderRunner, stopping: asyncio.Event) -> None:
+    """Run ``runner`` until ``stopping`` is set, then let it finish its batch and the lock go."""
+    task = asyncio.ensure_future(runner.run())
+    stop_wait = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        await runner.stop()
+        await task
+    finally:
+        stop_wait.cancel()
+        if not task.done():  # cancelled by a shutdown that ran out of time
+            task.cancel()
