@@ -169,7 +169,7 @@ warnings: list[str] = []
 def err(msg): errors.append(msg)
 
 SERVICES = ("plans", "consultation", "irm", "notifications")
-CONSUMERS = ("consultation", "irm", "notifications")
+CONSUMERS = ("plans", "consultation", "irm", "notifications")
 
 # --- settings fields, read from the source (no import: the runtime deps are not needed) ---------
 def fields_of(path: pathlib.Path) -> tuple[str | None, set[str]]:
@@ -222,7 +222,7 @@ CONTACTS = t["PLANS_CONTACTS"]
 DLQ = {s: t["dead_letter_topic"](s) for s in CONSUMERS}
 OWN = {"plans": t["PLANS"], "consultation": t["CONSULTATION"], "irm": t["IRM"],
        "notifications": t["NOTIFICATIONS"]}
-READS = {"plans": set(), "consultation": {t["PLANS"]}, "irm": {t["PLANS"]},
+READS = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"]}, "irm": {t["PLANS"]},
          "notifications": {t["PLANS"], t["IRM"], CONTACTS}}
 
 # --- compose ----------------------------------------------------------------------------------------

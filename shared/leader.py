@@ -31,8 +31,8 @@ class LeaderRunner:
     """Runs ``work`` every ``interval_s`` while it holds the advisory lock ``lock_key``.
 
     ``next_wait()`` may shorten the sleep between passes (a round due to open in 3 s should not
-    wait for a 60 s interval); ``wake()`` starts the next pass now (e.g. after a write that made
-    something due).
+    wait for a 60 s interval); a NOTIFY on the ``listen`` channel, or ``wake()``, starts the next
+    pass now (e.g. after a write that made something due sooner).
     """
 
     def __init__(
@@ -46,6 +46,7 @@ class LeaderRunner:
         lock_retry_s: float,
         stopping: asyncio.Event | None = None,
         next_wait: Callable[[], Awaitable[float | None]] | None = None,
+        listen: str | None = None,
     ) -> None:
         self._job = job
         self._dsn = dsn
@@ -55,6 +56,7 @@ class LeaderRunner:
         self._lock_retry_s = lock_retry_s
         self._stopping = stopping or asyncio.Event()
         self._next_wait = next_wait
+        self._listen = listen
         self._wake = asyncio.Event()
         self._lock_conn: asyncpg.Connection | None = None
         self.is_leader = False
@@ -102,10 +104,17 @@ class LeaderRunner:
             self._lock_conn.add_termination_listener(self._on_lost)
         got = bool(await self._lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key))
         if got:
+            if self._listen:
+                # Writers NOTIFY this channel when they make something due sooner than the
+                # leader's next pass; other replicas' writes reach the leader this way too.
+                await self._lock_conn.add_listener(self._listen, self._on_notify)
             self.is_leader = True
             LEADER.labels(job=self._job).set(1)
             log.info("periodic job runner is leader", job=self._job)
         return got
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
 
     def _on_lost(self, *_args: object) -> None:
         # Called by asyncpg when the lock's session ends: the lock went with it.

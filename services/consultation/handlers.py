@@ -1,8 +1,9 @@
 """Reactions of the consultation service to plans events.
 
-All three events of a plan share its partition, so they arrive in order; the upserts still make
-each reaction safe if a space was opened by hand or an event was replayed from the dead-letter
-topic.
+All events of a plan share its partition, so they arrive in order; the upserts still make each
+reaction safe if an event is replayed from the dead-letter topic. A plan's submission ends its
+co-creation: rounds still open close, rounds not yet open are cancelled, and the cycle's
+participation report is published for the IRM.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from services.consultation import reports, rounds
 from shared.consumer import Handler
 from shared.events.base import Event
-from shared.events.consultation import CoCreationClosed
+from shared.events.consultation import CoCreationClosed, CoCreationOpened
 from shared.events.envelope import Received
 from shared.events.plans import CommitmentAdded, PlanCreated, PlanSubmitted
 from shared.uow import UnitOfWork
@@ -21,12 +23,17 @@ from shared.uow import UnitOfWork
 async def on_plan_created(uow: UnitOfWork, received: Received) -> None:
     event = received.event
     assert isinstance(event, PlanCreated)
-    await uow.conn.execute(
+    created = await uow.conn.fetchval(
         """INSERT INTO co_creation_spaces (plan_id, member_id, title, state, opened_at)
            VALUES ($1, $2, $3, 'open', $4)
-           ON CONFLICT (plan_id) DO UPDATE SET title = EXCLUDED.title""",
+           ON CONFLICT (plan_id) DO UPDATE SET title = EXCLUDED.title
+           RETURNING xmax = 0""",
         event.plan_id, event.member_id, event.title, event.created_at,
     )  # fmt: skip
+    if created:
+        uow.publish(
+            CoCreationOpened(plan_id=event.plan_id, member_id=event.member_id, opened_at=event.created_at)
+        )
 
 
 async def on_commitment_added(uow: UnitOfWork, received: Received) -> None:
@@ -44,18 +51,28 @@ async def on_plan_submitted(uow: UnitOfWork, received: Received) -> None:
     event = received.event
     assert isinstance(event, PlanSubmitted)
     closed_at = datetime.now(UTC)
-    opened_at = await uow.conn.fetchval(
-        """INSERT INTO co_creation_spaces (plan_id, member_id, title, state, closed_at)
-           VALUES ($1, $2, $3, 'closed', $4)
-           ON CONFLICT (plan_id) DO UPDATE SET state = 'closed', closed_at = EXCLUDED.closed_at
-           RETURNING opened_at""",
-        event.plan_id, event.member_id, event.title, closed_at,
+    before = await uow.conn.fetchrow(
+        "SELECT state, opened_at FROM co_creation_spaces WHERE plan_id = $1 FOR UPDATE", event.plan_id
+    )
+    if before is not None and before["state"] == "closed":
+        return  # a plan resubmitted after a refresh, or a replay: co-creation closed already
+    await uow.conn.execute(
+        """INSERT INTO co_creation_spaces (plan_id, member_id, title, state, closed_at, submitted_at)
+           VALUES ($1, $2, $3, 'closed', $4, $5)
+           ON CONFLICT (plan_id) DO UPDATE SET state = 'closed', closed_at = EXCLUDED.closed_at,
+                                               submitted_at = EXCLUDED.submitted_at""",
+        event.plan_id, event.member_id, event.title, closed_at, event.submitted_at,
     )  # fmt: skip
+    await rounds.close_for_submitted_plan(uow, event.plan_id)
     uow.publish(
         CoCreationClosed(
-            plan_id=event.plan_id, member_id=event.member_id, opened_at=opened_at, closed_at=closed_at
+            plan_id=event.plan_id,
+            member_id=event.member_id,
+            opened_at=before["opened_at"] if before else None,
+            closed_at=closed_at,
         )
     )
+    await reports.publish_cycle_report(uow, event.plan_id)
 
 
 HANDLERS: Mapping[type[Event], Handler] = {

@@ -3,7 +3,11 @@
 from pathlib import Path
 
 from services.consultation.api import router
+from services.consultation.api_forum import router as forum_router
+from services.consultation.api_inputs import router as inputs_router
+from services.consultation.api_responses import router as responses_router
 from services.consultation.handlers import HANDLERS
+from services.consultation.timers import timer_loop
 from shared.events import topics
 from shared.kafka import TopicSpec
 from shared.runtime import ServiceSpec
@@ -11,9 +15,12 @@ from shared.runtime import ServiceSpec
 SPEC = ServiceSpec(
     name="consultation",
     title="Sharaka consultation",
-    description="Co-creation spaces, consultation rounds, comments and reasoned responses.",
+    description="The multi-stakeholder forum, consultation rounds, submissions and comments, "
+    "moderation, reasoned responses and participation reports. Reads are public; writes need a "
+    "bearer token.",
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, inputs_router, responses_router, forum_router],
+    background=[timer_loop],
     handlers=lambda _rt: HANDLERS,
     produces=[TopicSpec(topics.CONSULTATION)],
 )

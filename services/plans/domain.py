@@ -16,17 +16,7 @@ from shared.events.plans import (
     MilestoneStatus,
     PlanState,
 )
-
-
-class RuleViolation(Exception):
-    """A domain rule refused the change; ``rule`` is a stable name clients can branch on."""
-
-    def __init__(self, rule: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
-        self.field = field
-
+from shared.rules import RuleViolation as RuleViolation  # re-exported: the rules raise it
 
 # --- action plans ---------------------------------------------------------------------------
 

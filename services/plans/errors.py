@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from services.plans.domain import RuleViolation
-from shared.http import Conflict, Problem
-
-
-def problem_for(rv: RuleViolation) -> Problem:
-    """A rule about one field's value is a 422 naming the field; a rule about the state of
-    things (a transition, a frozen plan) is a 409 naming the rule."""
-    if rv.field:
-        return Problem(
-            422,
-            "Unprocessable Content",
-            rv.message,
-            errors=[{"field": rv.field, "message": rv.message}],
-            extra={"rule": rv.rule},
-        )
-    return Conflict(rv.message, rule=rv.rule)
+from shared.http import Problem
+from shared.rules import problem_for as problem_for  # re-exported for the use cases
 
 
 def forbidden(member_id: UUID) -> Problem:

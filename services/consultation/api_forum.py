@@ -1,0 +1,221 @@
+"""HTTP API of the multi-stakeholder forum (standards 1 and 5).
+
+Reads are public: the forum's composition, meetings and standing are what civil society checks
+the government against. Writes need a token of OGP staff or of the member's own government point
+of contact. Nothing returned names a person: seats are organisations, attendance is counted by
+sector, and who typed a record in (the token's subject) stays in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+from services.consultation import forum
+from shared.auth import Principal, Role, require
+from shared.events.consultation import MeetingPhase, Sector
+from shared.runtime import Runtime, runtime_of
+
+router = APIRouter(prefix="/v1", tags=["forum"])
+RT = Annotated[Runtime, Depends(runtime_of)]
+Editor = Annotated[Principal, Depends(require(Role.STAFF, Role.GOVERNMENT))]
+
+#: http or https only, at most 2083 characters (pydantic's own bound for ``HttpUrl``).
+Url = HttpUrl
+#: People at one meeting, per sector: the bound keeps a typo from skewing every report.
+Attendees = Annotated[int, Field(ge=0, le=100_000)]
+
+
+def _no_nul(text: str) -> str:
+    """Postgres text cannot hold a NUL character: refuse it here as the field's fault (422)
+    rather than let the insert fail as a server error."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+#: A name: of the forum, of an organisation.
+Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_no_nul)]
+#: A paragraph: an agenda, a summary of the rules.
+Paragraph = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_no_nul)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ForumIn(_In):
+    member_id: UUID
+    name: Name
+    #: Where the forum's rules of participation are published (standard 1).
+    rules_url: Url
+    rules_summary: Paragraph | None = None
+    established_on: date
+
+
+class SeatIn(_In):
+    #: The organisation holding the seat: never a person's name.
+    organisation: Name
+    sector: Sector
+    joined_on: date
+
+
+class LeaveIn(_In):
+    left_on: date
+
+
+class MeetingIn(_In):
+    held_on: date
+    phase: MeetingPhase
+    #: The plan whose co-creation or implementation the meeting was about, if any.
+    plan_id: UUID | None = None
+    agenda: Paragraph
+    minutes_url: Url | None = None
+    #: People present, counted by sector; no names.
+    attendance: dict[Sector, Attendees] = Field(min_length=1)
+
+
+class SeatOut(BaseModel):
+    id: UUID
+    organisation: str
+    sector: Sector
+    joined_on: date
+
+
+class SeatRecordOut(SeatOut):
+    forum_id: UUID
+    left_on: date | None
+
+
+class ComplianceOut(BaseModel):
+    has_government: bool
+    has_civil_society: bool
+    rules_public: bool
+    meets_every_six_months: bool
+
+
+class ForumOut(BaseModel):
+    id: UUID
+    member_id: UUID
+    name: str
+    rules_url: str
+    rules_summary: str | None
+    established_on: date
+    created_at: datetime
+    seats: list[SeatOut]
+    seats_by_sector: dict[Sector, int]
+    meetings: int
+    last_meeting_on: date | None
+    #: The last day the forum may go without meeting (six calendar months after the last one).
+    next_meeting_due: date
+    overdue: bool
+    compliance: ComplianceOut
+
+
+class MeetingOut(BaseModel):
+    id: UUID
+    forum_id: UUID
+    held_on: date
+    phase: MeetingPhase
+    plan_id: UUID | None
+    agenda: str
+    minutes_url: str | None
+    attendance: dict[Sector, int]
+    created_at: datetime
+
+
+class MeetingCountsOut(BaseModel):
+    total: int
+    implementation: int
+
+
+class MeetingsOut(BaseModel):
+    forum_id: UUID
+    plan_id: UUID | None
+    counts: MeetingCountsOut
+    #: Standard 5, given when the list is about one plan: implementation meetings it needs.
+    implementation_meetings_required: int | None = None
+    meetings: list[MeetingOut]
+
+
+def _today(rt: Runtime) -> date:
+    """The day the forum's standing is judged on: the timers' clock override when one is set, so
+    the API and the overdue timer never disagree, otherwise today in UTC."""
+    override: date | None = getattr(rt.settings, "timers_today", None)
+    return override or datetime.now(UTC).date()
+
+
+@router.post("/forums", status_code=201, response_model=ForumOut)
+async def create_forum(body: ForumIn, rt: RT, who: Editor) -> dict[str, Any]:
+    """Record a member's forum with its public rules of participation; one per member (409)."""
+    row = await forum.create_forum(
+        rt.pool,
+        who,
+        member_id=body.member_id,
+        name=body.name,
+        rules_url=str(body.rules_url),
+        rules_summary=body.rules_summary,
+        established_on=body.established_on,
+    )
+    async with rt.pool.acquire() as conn:
+        return await forum.forum_view(conn, _today(rt), forum_id=row["id"])
+
+
+@router.get("/forums/{forum_id}", response_model=ForumOut)
+async def get_forum(forum_id: UUID, rt: RT) -> dict[str, Any]:
+    async with rt.pool.acquire() as conn:
+        return await forum.forum_view(conn, _today(rt), forum_id=forum_id)
+
+
+@router.get("/members/{member_id}/forum", response_model=ForumOut)
+async def get_member_forum(member_id: UUID, rt: RT) -> dict[str, Any]:
+    async with rt.pool.acquire() as conn:
+        return await forum.forum_view(conn, _today(rt), member_id=member_id)
+
+
+@router.post("/forums/{forum_id}/members", status_code=201, response_model=SeatRecordOut)
+async def add_seat(forum_id: UUID, body: SeatIn, rt: RT, who: Editor) -> dict[str, Any]:
+    """Give an organisation a seat; the same organisation twice is a 409."""
+    return await forum.add_seat(
+        rt.pool, who, forum_id, organisation=body.organisation, sector=body.sector, joined_on=body.joined_on
+    )
+
+
+@router.post("/forums/{forum_id}/members/{seat_id}/leave", response_model=SeatRecordOut)
+async def leave_seat(forum_id: UUID, seat_id: UUID, body: LeaveIn, rt: RT, who: Editor) -> dict[str, Any]:
+    """End a seat; it stays in the record with the day it ended."""
+    return await forum.leave_seat(rt.pool, who, forum_id, seat_id, body.left_on)
+
+
+@router.post("/forums/{forum_id}/meetings", status_code=201, response_model=MeetingOut)
+async def record_meeting(forum_id: UUID, body: MeetingIn, rt: RT, who: Editor) -> dict[str, Any]:
+    """Record a meeting the forum held (not one planned): it restarts the six-month count."""
+    return await forum.record_meeting(
+        rt.pool,
+        who,
+        forum_id,
+        held_on=body.held_on,
+        phase=body.phase,
+        plan_id=body.plan_id,
+        agenda=body.agenda,
+        minutes_url=str(body.minutes_url) if body.minutes_url is not None else None,
+        attendance=body.attendance,
+    )
+
+
+@router.get("/forums/{forum_id}/meetings", response_model=MeetingsOut)
+async def list_meetings(
+    forum_id: UUID,
+    rt: RT,
+    plan_id: UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict[str, Any]:
+    """Meetings newest first; with ``plan_id``, those about that plan and how many of the
+    implementation meetings standard 5 asks for were held."""
+    async with rt.pool.acquire() as conn:
+        return await forum.list_meetings(conn, forum_id, plan_id, limit=limit, offset=offset)

@@ -1,0 +1,82 @@
+"""HTTP API of reasoned responses (standard 4) and the "comments and responses" table."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Response
+
+from services.consultation import reports, responses
+from services.consultation.api import settings_of
+from services.consultation.schemas import ResponseIn, ResponseTableIn
+from shared.auth import Principal, Role, require
+from shared.runtime import Runtime, runtime_of
+
+router = APIRouter(prefix="/v1", tags=["responses"])
+RT = Annotated[Runtime, Depends(runtime_of)]
+Organiser = Annotated[Principal, Depends(require(Role.STAFF, Role.GOVERNMENT))]
+
+
+@router.post("/rounds/{round_id}/responses", status_code=201)
+async def respond(round_id: UUID, body: ResponseIn, rt: RT, who: Organiser) -> dict[str, Any]:
+    """Answer one input or a cluster with a decision and a rationale. Each input is answered
+    once (409 naming those already answered; the cluster is then refused whole)."""
+    return await responses.respond(rt.pool, who, round_id, body)
+
+
+@router.get("/rounds/{round_id}/responses")
+async def list_responses(round_id: UUID, rt: RT) -> list[dict[str, Any]]:
+    async with rt.pool.acquire() as conn:
+        return await responses.list_responses(conn, round_id)
+
+
+@router.get("/rounds/{round_id}/coverage")
+async def coverage(round_id: UUID, rt: RT) -> dict[str, Any]:
+    """How many inputs needing an answer got one, and the median time it took (hours)."""
+    async with rt.pool.acquire() as conn:
+        f = await reports.compute(conn, round_id=round_id)
+    keys = ("inputs_needing_response", "answered", "response_coverage", "median_response_hours")
+    return {"round_id": round_id} | {k: f[k] for k in keys}
+
+
+@router.get("/rounds/{round_id}/response-table.json")
+async def live_table_json(round_id: UUID, rt: RT) -> list[dict[str, Any]]:
+    async with rt.pool.acquire() as conn:
+        return await responses.table_rows(conn, round_id)
+
+
+@router.get("/rounds/{round_id}/response-table.csv")
+async def live_table_csv(round_id: UUID, rt: RT) -> Response:
+    async with rt.pool.acquire() as conn:
+        rows = await responses.table_rows(conn, round_id)
+    return _csv(responses.to_csv(rows), f"round-{round_id}-responses.csv")
+
+
+@router.post("/rounds/{round_id}/response-tables", status_code=201)
+async def publish_table(round_id: UUID, body: ResponseTableIn, rt: RT, who: Organiser) -> dict[str, Any]:
+    """Freeze the table and announce it; it becomes a document of the plan's repository."""
+    return await responses.publish_table(rt.pool, who, round_id, body, settings_of(rt).public_base_url)
+
+
+@router.get("/response-tables/{table_id}.json")
+async def published_table_json(table_id: UUID, rt: RT) -> Response:
+    async with rt.pool.acquire() as conn:
+        table = await responses.published_table(conn, table_id)
+    return Response(json.dumps(table["rows"]), media_type="application/json")
+
+
+@router.get("/response-tables/{table_id}.csv")
+async def published_table_csv(table_id: UUID, rt: RT) -> Response:
+    async with rt.pool.acquire() as conn:
+        table = await responses.published_table(conn, table_id)
+    return _csv(responses.to_csv(table["rows"]), f"responses-{table_id}.csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

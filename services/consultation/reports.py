@@ -1,0 +1,115 @@
+"""Participation reports: who took part, how, and whether they were answered.
+
+A report covers one round, or a plan's whole co-creation cycle (every round of the plan, plus the
+forum meetings linked to it). The counting rules are in :mod:`services.consultation.domain`; this
+module only gathers the facts. Unique participants are people (token subjects), not officials:
+a government reply in a thread is not participation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from services.consultation import forum
+from services.consultation.domain import InputFacts, Profile, breakdown, coverage
+from shared.events.consultation import ParticipationReported
+from shared.http import NotFound
+from shared.uow import UnitOfWork
+
+
+async def compute(conn: Any, *, plan_id: UUID | None = None, round_id: UUID | None = None) -> dict[str, Any]:
+    """The report's figures for a round (``round_id``) or a plan's cycle (``plan_id``)."""
+    if round_id is not None:
+        scope, where, key = "round", "round_id = $1", round_id
+        plan = await conn.fetchrow("SELECT plan_id, member_id FROM rounds WHERE id = $1", round_id)
+        if plan is None:
+            raise NotFound(f"round {round_id}")
+    else:
+        assert plan_id is not None
+        scope, where, key = "cycle", "plan_id = $1", plan_id
+        plan = await conn.fetchrow(
+            "SELECT plan_id, member_id FROM co_creation_spaces WHERE plan_id = $1", plan_id
+        )
+        if plan is None:
+            raise NotFound(f"plan {plan_id}")
+    rounds = await conn.fetchrow(
+        f"""SELECT count(*) FILTER (WHERE state <> 'cancelled') AS rounds,
+                   count(*) FILTER (WHERE state <> 'cancelled' AND short_notice) AS short_notice
+            FROM rounds WHERE {"id" if scope == "round" else "plan_id"} = $1""",  # noqa: S608 (constant SQL fragments; values are parameters)
+        key,
+    )
+    counts = await conn.fetchrow(
+        f"""SELECT count(*) FILTER (WHERE kind = 'submission') AS submissions,
+                   count(*) FILTER (WHERE kind = 'comment') AS comments,
+                   count(*) FILTER (WHERE hidden) AS hidden
+            FROM inputs WHERE {where}""",  # noqa: S608 (constant SQL fragments; values are parameters)
+        key,
+    )
+    profiles = await conn.fetch(
+        f"""SELECT DISTINCT ON (author_id) stakeholder_type, region, gender
+            FROM inputs WHERE {where} AND NOT official ORDER BY author_id, seq DESC""",  # noqa: S608 (constant SQL fragments; values are parameters)
+        key,
+    )
+    facts = await conn.fetch(
+        f"""SELECT i.created_at, i.hidden, i.official, r.published_at AS answered_at
+            FROM inputs i
+            LEFT JOIN response_inputs ri ON ri.input_id = i.id
+            LEFT JOIN responses r ON r.id = ri.response_id
+            WHERE i.{where}""",  # noqa: S608 (constant SQL fragments; values are parameters)
+        key,
+    )
+    offline = await conn.fetchrow(
+        f"""SELECT count(*) AS events, coalesce(sum(participants), 0) AS participants
+            FROM offline_events WHERE {where}""",  # noqa: S608 (constant SQL fragments; values are parameters)
+        key,
+    )
+    cov = coverage(InputFacts(f["created_at"], f["hidden"], f["official"], f["answered_at"]) for f in facts)
+    meetings, implementation = await forum.meeting_counts(conn, plan["plan_id"])
+    return {
+        "scope": scope,
+        "plan_id": plan["plan_id"],
+        "member_id": plan["member_id"],
+        "round_id": round_id,
+        "rounds": rounds["rounds"],
+        "short_notice_rounds": rounds["short_notice"],
+        "submissions": counts["submissions"],
+        "comments": counts["comments"],
+        "hidden": counts["hidden"],
+        "unique_participants": len(profiles),
+        "by": breakdown([Profile(p["stakeholder_type"], p["region"], p["gender"]) for p in profiles]),
+        "offline_events": offline["events"],
+        "offline_participants": int(offline["participants"]),
+        "inputs_needing_response": cov.needing,
+        "answered": cov.answered,
+        "response_coverage": cov.ratio,
+        "median_response_hours": cov.median_hours,
+        "forum_meetings": meetings,
+        "implementation_meetings": implementation,
+    }
+
+
+async def publish(uow: UnitOfWork, figures: dict[str, Any]) -> ParticipationReported:
+    """Store the report and publish it in the same transaction."""
+    event = ParticipationReported(report_id=uuid4(), reported_at=datetime.now(UTC), **figures)
+    await uow.conn.execute(
+        """INSERT INTO participation_reports (id, scope, plan_id, round_id, report, reported_at)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        event.report_id,
+        event.scope,
+        event.plan_id,
+        event.round_id,
+        event.model_dump(mode="json"),
+        event.reported_at,
+    )
+    uow.publish(event)
+    return event
+
+
+async def publish_round_report(uow: UnitOfWork, round_id: UUID) -> ParticipationReported:
+    return await publish(uow, await compute(uow.conn, round_id=round_id))
+
+
+async def publish_cycle_report(uow: UnitOfWork, plan_id: UUID) -> ParticipationReported:
+    return await publish(uow, await compute(uow.conn, plan_id=plan_id))

@@ -1,0 +1,94 @@
+"""Timers of the consultation service: rounds open and close at their set times, and a forum
+that has not met for six months is reported (``ForumMeetingOverdue``).
+
+Everything a timer does is a conditional change committed with its event, so restarts, crashes
+and two runners at once never open, close or report anything twice; the timers keep no state of
+their own, so a round due while the service was down opens (and closes) at the next start. One
+replica runs them (:mod:`shared.leader`); it sleeps until the next round is due, at most
+``timers_interval_s``, and wakes at once when a round is scheduled (NOTIFY).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+from prometheus_client import Counter
+
+from services.consultation import rounds
+from services.consultation.forum import emit_forum_overdue
+from services.consultation.settings import ConsultationSettings
+from shared.leader import LeaderRunner, run_as_leader
+from shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from shared.runtime import Runtime
+
+#: Advisory lock key of the consultation timers' leader (keys live per database).
+TIMERS_LOCK = 0x5A4A_0203
+
+TIMER_ACTIONS = Counter(
+    "sharaka_consultation_timer_actions_total", "Rounds opened/closed and forum gaps reported", ["action"]
+)
+for _action in ("round_opened", "round_closed", "forum_meeting_overdue"):
+    TIMER_ACTIONS.labels(action=_action)
+
+
+async def run_timers(
+    pool: asyncpg.Pool,
+    settings: ConsultationSettings,
+    *,
+    today: date | None = None,
+    should_continue: Callable[[], bool] = lambda: True,
+) -> dict[str, int]:
+    """One pass: open due rounds, then close due rounds (a round whose whole window passed while
+    the service was down opens and closes in the same pass), then the forum check."""
+    counts = {"round_opened": 0, "round_closed": 0, "forum_meeting_overdue": 0}
+    for action, step in (("round_opened", rounds.open_due), ("round_closed", rounds.close_due)):
+        while should_continue():
+            done = await step(pool, settings.timers_batch_size)
+            counts[action] += done
+            if done < settings.timers_batch_size:
+                break
+    if should_continue():
+        day = today or settings.timers_today or datetime.now(UTC).date()
+        counts["forum_meeting_overdue"] = await emit_forum_overdue(pool, day, settings, should_continue)
+    for action, n in counts.items():
+        TIMER_ACTIONS.labels(action=action).inc(n)
+    return counts
+
+
+def timer_runner(pool: asyncpg.Pool, settings: ConsultationSettings) -> LeaderRunner:
+    async def work(should_continue: Callable[[], bool]) -> dict[str, int]:
+        return await run_timers(pool, settings, should_continue=should_continue)
+
+    async def next_wait() -> float | None:
+        return await rounds.seconds_until_next_due(pool)
+
+    return LeaderRunner(
+        job="consultation-timers",
+        dsn=settings.database_url,
+        lock_key=TIMERS_LOCK,
+        work=work,
+        interval_s=settings.timers_interval_s,
+        lock_retry_s=settings.timers_lock_retry_s,
+        next_wait=next_wait,
+        listen=rounds.TIMERS_CHANNEL,
+    )
+
+
+def _settings(settings: ServiceSettings) -> ConsultationSettings:
+    if isinstance(settings, ConsultationSettings):
+        return settings
+    return ConsultationSettings.model_validate(settings.model_dump())
+
+
+async def timer_loop(runtime: Runtime) -> None:
+    """Background task of the consultation service; returns when ``runtime.stopping`` is set."""
+    settings = _settings(runtime.settings)
+    if not settings.timers_enabled:
+        await runtime.stopping.wait()
+        return
+    await run_as_leader(timer_runner(runtime.pool, settings), runtime.stopping)
