@@ -223,7 +223,7 @@ DLQ = {s: t["dead_letter_topic"](s) for s in CONSUMERS}
 OWN = {"plans": t["PLANS"], "consultation": t["CONSULTATION"], "irm": t["IRM"],
        "notifications": t["NOTIFICATIONS"]}
 READS = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"]}, "irm": {t["PLANS"]},
-         "notifications": {t["PLANS"], t["IRM"], CONTACTS}}
+         "notifications": {t["PLANS"], t["IRM"], t["CONSULTATION"], CONTACTS}}
 
 # --- compose ----------------------------------------------------------------------------------------
 compose = json.loads((work / "compose.json").read_text())

@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from shared.consumer import Handler
 from shared.events.base import Event
+from shared.events.consultation import ConsultationClosed, ConsultationScheduled
 from shared.events.envelope import Received
 from shared.events.irm import ReviewScheduled
 from shared.events.notifications import Channel
@@ -70,7 +71,35 @@ async def on_review_scheduled(uow: UnitOfWork, received: Received) -> None:
     )  # fmt: skip
 
 
+async def on_consultation_scheduled(uow: UnitOfWork, received: Received) -> None:
+    """Short notice is allowed, but the point of contact should know the IRM will see it."""
+    event = received.event
+    assert isinstance(event, ConsultationScheduled)
+    if not event.short_notice:
+        return
+    await _queue(
+        uow, received, "consultation_short_notice", plan_id=event.plan_id,
+        params={"round_title": event.title, "opens_on": event.opens_at.date().isoformat(),
+                "notice_days": f"{event.notice_days:g}", "required_days": str(event.notice_days_required)},
+    )  # fmt: skip
+
+
+async def on_consultation_closed(uow: UnitOfWork, received: Received) -> None:
+    """A round that ran to its end now needs a reasoned response to each input (standard 4)."""
+    event = received.event
+    assert isinstance(event, ConsultationClosed)
+    if event.reason != "closed_on_schedule":
+        return  # cancelled, or closed by the submission the contact made themselves
+    await _queue(
+        uow, received, "consultation_closed", plan_id=event.plan_id,
+        params={"closed_on": event.closed_at.date().isoformat(), "submissions": str(event.submissions),
+                "comments": str(event.comments)},
+    )  # fmt: skip
+
+
 HANDLERS: Mapping[type[Event], Handler] = {
+    ConsultationScheduled: on_consultation_scheduled,
+    ConsultationClosed: on_consultation_closed,
     ContactRegistered: on_contact_registered,
     PlanCreated: on_plan_created,
     PlanSubmitted: on_plan_submitted,

@@ -4,13 +4,14 @@ is waited for, an unreachable SMTP server is retried and then reported as failed
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 from devstack.ports import free_port
 from services.notifications.service import SPEC as NOTIFICATIONS
 from services.notifications.settings import NotificationsSettings
 from shared.events import topics
+from shared.events.consultation import ConsultationClosed, ConsultationScheduled, RoundKind
 from shared.events.plans import ContactRegistered, PlanSubmitted
 from tests.conftest import Env, running
 from tests.helpers import as_record, eventually, fetchval, produce
@@ -86,3 +87,47 @@ async def _is_sent(dsn: str) -> bool:
 
 async def _is_failed(dsn: str) -> bool:
     return await _status(dsn) == "failed"
+
+
+async def test_consultation_events_reach_the_plans_point_of_contact(env: Env) -> None:
+    """Short notice and a round closing on schedule are mailed; a round closed by the submission
+    itself, or announced with enough notice, is not."""
+    settings = env.settings(NotificationsSettings, "notifications")
+    email = f"poc-{env.run_id}@example.org"
+    contact, plan = _events(email)
+    now = datetime.now(UTC)
+
+    def scheduled(notice_days: float) -> ConsultationScheduled:
+        return ConsultationScheduled(
+            round_id=uuid4(), plan_id=plan.plan_id, member_id=plan.member_id, kind=RoundKind.IDEAS,
+            title=f"Ideas ({notice_days} days)", opens_at=now + timedelta(days=notice_days),
+            closes_at=now + timedelta(days=40), scheduled_at=now, notice_days=notice_days,
+            notice_days_required=14, short_notice=notice_days < 14,
+        )  # fmt: skip
+
+    def closed(reason: str) -> ConsultationClosed:
+        return ConsultationClosed(round_id=uuid4(), plan_id=plan.plan_id, member_id=plan.member_id,
+                                  closed_at=now, reason=reason, submissions=4, comments=11)  # fmt: skip
+
+    async with running(NOTIFICATIONS, settings):
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS_CONTACTS), [as_record(contact)])
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(plan)])
+        await produce(env.kafka.bootstrap, env.topic(topics.CONSULTATION), [
+            as_record(e, service="consultation")
+            for e in (scheduled(3), scheduled(20), closed("closed_on_schedule"), closed("plan_submitted"))
+        ])  # fmt: skip
+
+        async def sent() -> bool:
+            n = await fetchval(settings.database_url, "SELECT count(*) FROM deliveries WHERE status = 'sent'")
+            return bool(n == 3)
+
+        await eventually(sent, timeout=30)
+        assert await fetchval(settings.database_url, "SELECT count(*) FROM deliveries") == 3
+    short = env.mail.wait_for(
+        lambda m: m["To"].endswith(f"<{email}>") and "Short notice" in m["Subject"], timeout=10
+    )
+    assert "Ideas (3 days)" in short.get_content() and "14 days" in short.get_content()
+    done = env.mail.wait_for(
+        lambda m: m["To"].endswith(f"<{email}>") and "responses due" in m["Subject"], timeout=10
+    )
+    assert "4 submissions and 11 comments" in done.get_content()
