@@ -278,7 +278,8 @@ async def create_forum(
 async def add_seat(
     pool: asyncpg.Pool, who: Principal, forum_id: UUID, *, organisation: str, sector: Sector, joined_on: date
 ) -> Row:
-    """Give an organisation a seat. The same organisation twice is a 409 ``seat_exists``, compared
+    """Give an organisation a seat. The same organisation twice at once is a 409 ``seat_exists``
+    (one that left may take a new seat), compared
     in its normal form (case, width and spacing aside), so "Transparency  international" cannot
     double the civil-society count of "Transparency International"."""
     try:
@@ -288,7 +289,9 @@ async def add_seat(
     async with unit_of_work(pool, SERVICE) as uow:
         await _forum_for_edit(uow, who, forum_id)
         # Under the forum's lock no other seat can be added meanwhile: the comparison holds.
-        held = await uow.conn.fetch("SELECT organisation FROM forum_members WHERE forum_id = $1", forum_id)
+        held = await uow.conn.fetch(
+            "SELECT organisation FROM forum_members WHERE forum_id = $1 AND left_on IS NULL", forum_id
+        )
         wanted = domain.normalise(organisation)
         if any(domain.normalise(r["organisation"]) == wanted for r in held):
             raise problem_for(

@@ -258,6 +258,14 @@ async def test_seats_make_the_composition_and_compliance(api: httpx.AsyncClient)
     assert view["seats_by_sector"]["civil_society"] == 0
     assert view["compliance"]["has_civil_society"] is False  # standard 1 needs civil society seated
 
+    # An organisation that left may come back: a new seat, the old one kept in the record.
+    back = await api.post(seats, json={"organisation": "Rasheed for Integrity", "sector": "civil_society",
+                                       "joined_on": "2025-09-01"}, headers=own)  # fmt: skip
+    assert back.status_code == 201, back.text
+    assert back.json()["id"] != cso
+    view = (await api.get(f"/v1/members/{member}/forum")).json()
+    assert view["compliance"]["has_civil_society"] is True
+
 
 # --- meetings --------------------------------------------------------------------------------
 

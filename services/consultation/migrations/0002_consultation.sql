@@ -24,9 +24,10 @@ CREATE TABLE forum_members (
                    ('government', 'civil_society', 'academia', 'private_sector', 'other')),
     joined_on    date NOT NULL,
     left_on      date,
-    created_by   text NOT NULL,
-    UNIQUE (forum_id, organisation)
+    created_by   text NOT NULL
 );
+-- One active seat per organisation; one that left may come back (a new seat, history kept).
+CREATE UNIQUE INDEX forum_members_active ON forum_members (forum_id, organisation) WHERE left_on IS NULL;
 
 CREATE TABLE forum_meetings (
     id          uuid PRIMARY KEY,
