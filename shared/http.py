@@ -8,10 +8,12 @@ and answered with a bare 500 problem that quotes that id.
 from __future__ import annotations
 
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -218,6 +220,7 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {
+            400: "Bad Request",
             404: "Not Found",
             405: "Method Not Allowed",
             401: "Unauthorized",
@@ -235,9 +238,42 @@ def create_app(
             ),
         )
 
+    @app.exception_handler(asyncpg.exceptions.DataError)
+    @app.exception_handler(UnicodeEncodeError)
+    async def on_unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # A value the validators let through but Postgres refuses (a character it cannot store, a
+        # number out of its range). Its message quotes the value, which may be personal data:
+        # neither the answer nor the log repeats it.
+        log.warning("value refused by the database", error_type=type(exc).__name__)
+        return problem_response(
+            request,
+            Problem(
+                422, "Unprocessable Content", "a value contains characters or numbers that cannot be stored"
+            ),
+        )
+
+    @app.exception_handler(asyncpg.exceptions.DeadlockDetectedError)
+    @app.exception_handler(asyncpg.exceptions.SerializationError)
+    async def on_contention(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("concurrent update refused; client asked to retry", error_type=type(exc).__name__)
+        return problem_response(
+            request,
+            Problem(
+                503,
+                "Service Unavailable",
+                "a concurrent change got in the way; retry",
+                headers={"Retry-After": "1"},
+            ),
+        )
+
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", error_type=type(exc).__name__)
+        # Frames only: an exception's message may quote request data (personal data included).
+        log.error(
+            "unhandled error",
+            error_type=type(exc).__name__,
+            stack="".join(traceback.format_tb(exc.__traceback__)),
+        )
         return problem_response(
             request,
             Problem(

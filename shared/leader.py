@@ -35,6 +35,9 @@ class LeaderRunner:
     pass now (e.g. after a write that made something due sooner).
     """
 
+    #: Shortest pause between two passes, whatever ``next_wait`` says.
+    MIN_WAIT_S = 0.2
+
     def __init__(
         self,
         *,
@@ -148,7 +151,9 @@ class LeaderRunner:
             if self._next_wait is not None:
                 soon = await self._next_wait()
                 if soon is not None:
-                    wait = max(0.0, min(wait, soon))
+                    # A floor: something due "now" that the pass could not finish (a busy row,
+                    # a failing item) must not turn the loop into a busy spin.
+                    wait = max(self.MIN_WAIT_S, min(wait, soon))
             await self._sleep(wait, clear=False)
 
     async def _check_lock(self) -> None:

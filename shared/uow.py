@@ -40,6 +40,18 @@ class UnitOfWork:
         self._pending.append(_Pending(env, carrier))
         return env
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: when it fails, its changes *and the events it queued* are undone,
+        and the outer unit of work may go on (e.g. one bad item in a batch)."""
+        mark = len(self._pending)
+        try:
+            async with self.conn.transaction():
+                yield
+        except BaseException:
+            del self._pending[mark:]
+            raise
+
     async def claim(
         self,
         consumer: str,

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.consultation import reports, rounds
 from services.consultation.schemas import OfflineEventIn, RoundIn, RoundOut
-from services.consultation.settings import ConsultationSettings
+from services.consultation.settings import ConsultationSettings, consultation_settings
 from shared.auth import Principal, Role, require
 from shared.http import NotFound
 from shared.runtime import Runtime, runtime_of
@@ -26,8 +26,7 @@ Organiser = Annotated[Principal, Depends(require(Role.STAFF, Role.GOVERNMENT))]
 
 
 def settings_of(rt: Runtime) -> ConsultationSettings:
-    s = rt.settings
-    return s if isinstance(s, ConsultationSettings) else ConsultationSettings.model_validate(s.model_dump())
+    return consultation_settings(rt.settings)
 
 
 class CommitmentSpaceOut(BaseModel):
@@ -128,7 +127,9 @@ async def list_offline_events(round_id: UUID, rt: RT) -> list[dict[str, Any]]:
 async def round_participation(round_id: UUID, rt: RT) -> dict[str, Any]:
     """Live figures of one round (the published report is frozen when the round closes)."""
     async with rt.pool.acquire() as conn:
-        figures = await reports.compute(conn, round_id=round_id)
+        figures = await reports.compute(
+            conn, round_id=round_id, min_cell=settings_of(rt).participation_min_cell
+        )
     return figures | {"by": figures["by"].model_dump()}
 
 
@@ -136,7 +137,9 @@ async def round_participation(round_id: UUID, rt: RT) -> dict[str, Any]:
 async def plan_participation(plan_id: UUID, rt: RT) -> dict[str, Any]:
     """Live figures of the plan's whole co-creation cycle, forum meetings included."""
     async with rt.pool.acquire() as conn:
-        figures = await reports.compute(conn, plan_id=plan_id)
+        figures = await reports.compute(
+            conn, plan_id=plan_id, min_cell=settings_of(rt).participation_min_cell
+        )
     return figures | {"by": figures["by"].model_dump()}
 
 
@@ -146,7 +149,7 @@ async def publish_participation_report(plan_id: UUID, rt: RT, who: Organiser) ->
     once the implementation-phase forum meetings have been held."""
     async with unit_of_work(rt.pool, rounds.SERVICE) as uow:
         await rounds.space_for_edit(uow.conn, who, plan_id)
-        event = await reports.publish_cycle_report(uow, plan_id)
+        event = await reports.publish_cycle_report(uow, plan_id, settings_of(rt).participation_min_cell)
     return event.model_dump(mode="json")
 
 

@@ -176,11 +176,22 @@ class Profile:
     gender: str | None
 
 
-def breakdown(profiles: Sequence[Profile]) -> Breakdown:
-    """Unique participants counted by each self-declared attribute."""
+SUPPRESSED = "suppressed"
+
+
+def breakdown(profiles: Sequence[Profile], min_cell: int = 1) -> Breakdown:
+    """Unique participants counted by each self-declared attribute.
+
+    A category with fewer than ``min_cell`` people is folded into ``suppressed``: in a small round,
+    "1 woman from TN-53" next to a public display name would say who she is."""
 
     def count(values: Iterable[str | None]) -> dict[str, int]:
-        return dict(sorted(Counter(v or NOT_DECLARED for v in values).items()))
+        counts = Counter(v or NOT_DECLARED for v in values)
+        small = {k: n for k, n in counts.items() if n < min_cell}
+        shown = {k: n for k, n in counts.items() if k not in small}
+        if small:
+            shown[SUPPRESSED] = sum(small.values())
+        return dict(sorted(shown.items()))
 
     return Breakdown(
         stakeholder_type=count(p.stakeholder_type for p in profiles),

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 
 from services.consultation import reports, rounds
+from services.consultation.settings import ConsultationSettings
 from shared.consumer import Handler
 from shared.events.base import Event
 from shared.events.consultation import CoCreationClosed, CoCreationOpened
@@ -46,7 +48,7 @@ async def on_commitment_added(uow: UnitOfWork, received: Received) -> None:
     )  # fmt: skip
 
 
-async def on_plan_submitted(uow: UnitOfWork, received: Received) -> None:
+async def on_plan_submitted(uow: UnitOfWork, received: Received, *, min_cell: int) -> None:
     """Submission closes co-creation: no more input on this plan's drafts."""
     event = received.event
     assert isinstance(event, PlanSubmitted)
@@ -63,7 +65,7 @@ async def on_plan_submitted(uow: UnitOfWork, received: Received) -> None:
                                                submitted_at = EXCLUDED.submitted_at""",
         event.plan_id, event.member_id, event.title, closed_at, event.submitted_at,
     )  # fmt: skip
-    await rounds.close_for_submitted_plan(uow, event.plan_id)
+    await rounds.close_for_submitted_plan(uow, event.plan_id, min_cell)
     uow.publish(
         CoCreationClosed(
             plan_id=event.plan_id,
@@ -72,11 +74,12 @@ async def on_plan_submitted(uow: UnitOfWork, received: Received) -> None:
             closed_at=closed_at,
         )
     )
-    await reports.publish_cycle_report(uow, event.plan_id)
+    await reports.publish_cycle_report(uow, event.plan_id, min_cell)
 
 
-HANDLERS: Mapping[type[Event], Handler] = {
-    PlanCreated: on_plan_created,
-    CommitmentAdded: on_commitment_added,
-    PlanSubmitted: on_plan_submitted,
-}
+def handlers(settings: ConsultationSettings) -> Mapping[type[Event], Handler]:
+    return {
+        PlanCreated: on_plan_created,
+        CommitmentAdded: on_commitment_added,
+        PlanSubmitted: partial(on_plan_submitted, min_cell=settings.participation_min_cell),
+    }

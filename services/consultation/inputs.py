@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+from opentelemetry import propagate
 
 from services.consultation.domain import (
     RuleViolation,
@@ -27,11 +28,11 @@ from services.consultation.domain import (
     text_hash,
 )
 from services.consultation.errors import problem_for
-from services.consultation.schemas import CommentIn, FlagIn, HideIn, InputIn, RestoreIn
+from services.consultation.schemas import AnchorIn, CommentIn, FlagIn, HideIn, InputIn, RestoreIn
 from services.consultation.settings import ConsultationSettings
 from shared.auth import Principal, Role
+from shared.events.base import Event
 from shared.events.consultation import (
-    Anchor,
     AnchorType,
     CommentAdded,
     CommentModerated,
@@ -41,6 +42,7 @@ from shared.events.consultation import (
     RoundState,
     SubmissionReceived,
 )
+from shared.events.envelope import Envelope
 from shared.http import Conflict, NotFound, Problem, Unprocessable
 from shared.uow import UnitOfWork, unit_of_work
 
@@ -49,7 +51,8 @@ SERVICE = "consultation"
 Row = dict[str, Any]
 
 #: Columns the public may see. The author's subject, profile and the raw text are not among them.
-PUBLIC_COLUMNS = """i.id, i.seq, i.kind, i.round_id, i.plan_id, i.parent_id, i.anchor, i.alignment,
+PUBLIC_COLUMNS = """i.id, i.seq, i.kind, i.round_id, i.plan_id, i.parent_id,
+    CASE WHEN i.hidden THEN i.anchor - 'section' - 'quote' ELSE i.anchor END AS anchor, i.alignment,
     i.language, i.created_at, i.official, i.hidden, i.hidden_reason,
     CASE WHEN i.hidden THEN NULL ELSE i.public_title END AS title,
     CASE WHEN i.hidden THEN NULL ELSE i.public_body END AS body,
@@ -58,8 +61,10 @@ PUBLIC_COLUMNS = """i.id, i.seq, i.kind, i.round_id, i.plan_id, i.parent_id, i.a
     (i.display_name IS NULL) AS anonymous"""
 
 
-def is_official(who: Principal) -> bool:
-    return who.has(Role.STAFF, Role.GOVERNMENT)
+def is_official(who: Principal, member_id: UUID) -> bool:
+    """Staff and the plan's own government answer in threads; their inputs need no response and
+    are not rate-limited. A government official of another member is a participant here."""
+    return who.has(Role.STAFF) or (who.has(Role.GOVERNMENT) and member_id in who.member_ids)
 
 
 class TooManyRequests(Problem):
@@ -73,15 +78,16 @@ class TooManyRequests(Problem):
 
 
 async def _anchor(
-    conn: Any, rnd: asyncpg.Record, given: Anchor | None, parent: asyncpg.Record | None
-) -> Anchor:
-    """Where an input points. Default: the parent's anchor, else the round's commitment or plan."""
+    conn: Any, rnd: asyncpg.Record, given: AnchorIn | None, parent: asyncpg.Record | None
+) -> AnchorIn:
+    """Where an input points. Default: the parent's anchor, else the round's commitment or plan.
+    A passage's section and quote are public text: contact details in them are masked."""
     if given is None:
         if parent is not None:
-            return Anchor.model_validate(parent["anchor"])
+            return AnchorIn.model_validate(parent["anchor"])
         if rnd["kind"] == RoundKind.COMMITMENT_DRAFT:
-            return Anchor(type=AnchorType.COMMITMENT, commitment_id=rnd["commitment_id"])
-        return Anchor(type=AnchorType.PLAN)
+            return AnchorIn(type=AnchorType.COMMITMENT, commitment_id=rnd["commitment_id"])
+        return AnchorIn(type=AnchorType.PLAN)
     if given.type is AnchorType.PLAN:
         if given.commitment_id or given.section or given.quote:
             raise Unprocessable("anchor", "a plan anchor takes no commitment, section or quote")
@@ -96,29 +102,72 @@ async def _anchor(
         rnd["plan_id"],
     ):
         raise Unprocessable("anchor.commitment_id", f"the plan has no commitment {given.commitment_id}")
-    return given
-
-
-async def _count_against_limit(
-    conn: Any, who: Principal, now: datetime, settings: ConsultationSettings
-) -> Any:
-    """Find or create the author's row and count this input in their window (one statement)."""
-    window = timedelta(seconds=settings.rate_limit_window_s)
-    row = await conn.fetchrow(
-        """INSERT INTO participants AS p (id, subject, window_start, window_count)
-           VALUES ($1, $2, $3, 1)
-           ON CONFLICT (subject) DO UPDATE SET
-               window_start = CASE WHEN p.window_start <= $3 - $4::interval THEN $3 ELSE p.window_start END,
-               window_count = CASE WHEN p.window_start <= $3 - $4::interval THEN 1 ELSE p.window_count + 1 END
-           RETURNING id, window_start, window_count""",
-        uuid4(),
-        who.subject,
-        now,
-        window,
+    return given.model_copy(
+        update={
+            "section": redact_contacts(given.section) if given.section else given.section,
+            "quote": redact_contacts(given.quote) if given.quote else given.quote,
+        }
     )
-    if row["window_count"] > settings.rate_limit_inputs and not is_official(who):
-        raise TooManyRequests(retry_after(row["window_start"], now, window))
-    return row
+
+
+#: The round's row ``FOR KEY SHARE`` and, when the round takes input, the author's row found or
+#: created and this input counted in their window: one statement, one round trip. A round that is
+#: missing or not open leaves the author's row alone (the transaction is rolled back anyway).
+_ROUND_AND_AUTHOR = """
+WITH r AS (
+    SELECT plan_id, member_id, kind, commitment_id,
+           CASE WHEN state = 'open' AND closes_at <= $4 THEN 'closed' ELSE state END AS state
+    FROM rounds WHERE id = $1 FOR KEY SHARE
+), p AS (
+    INSERT INTO participants AS p (id, subject, window_start, window_count)
+    SELECT $2, $3, $4, 1 FROM r WHERE r.state = $6
+    ON CONFLICT (subject) DO UPDATE SET
+        window_start = CASE WHEN p.window_start <= $4 - $5::interval THEN $4 ELSE p.window_start END,
+        window_count = CASE WHEN p.window_start <= $4 - $5::interval THEN 1 ELSE p.window_count + 1 END
+    RETURNING id, window_start, window_count
+)
+SELECT r.plan_id, r.member_id, r.kind, r.commitment_id, r.state,
+       p.id AS author_id, p.window_start, p.window_count
+FROM r LEFT JOIN p ON true
+"""
+
+#: Find or create a person's row and count one action in their fixed window.
+_COUNT_IN_WINDOW = """
+INSERT INTO participants AS p (id, subject, window_start, window_count) VALUES ($1, $2, $3, 1)
+ON CONFLICT (subject) DO UPDATE SET
+    window_start = CASE WHEN p.window_start <= $3 - $4::interval THEN $3 ELSE p.window_start END,
+    window_count = CASE WHEN p.window_start <= $3 - $4::interval THEN 1 ELSE p.window_count + 1 END
+RETURNING id, window_start, window_count
+"""
+
+#: The input and its event's outbox row in one statement: the outbox row is written only when the
+#: input is (not for a duplicate, which the unique index turns away).
+_INSERT_WITH_EVENT = """
+WITH i AS (
+    INSERT INTO inputs (id, round_id, plan_id, kind, parent_id, anchor, commitment_id,
+        alignment, language, title, body, public_title, public_body, links, author_id,
+        display_name, official, stakeholder_type, region, gender, text_hash, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19, $20, $21, $22)
+    ON CONFLICT (round_id, author_id, text_hash) DO NOTHING
+    RETURNING seq
+), o AS (
+    INSERT INTO outbox (event_id, topic, key, event_type, source, event_time, payload,
+                        traceparent, tracestate)
+    SELECT $23, $24, $25, $26, $27, $28, $29, $30, $31 FROM i
+)
+SELECT seq FROM i
+"""
+
+
+def _outbox_row(event: Event) -> tuple[Any, ...]:
+    """The outbox columns ``UnitOfWork.publish`` and ``flush`` write for ``event`` (the request's
+    trace context included), for a statement that inserts them together with the input."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    env = Envelope.wrap(event, service=SERVICE)
+    return (env.id, env.topic, env.subject, env.type, env.source, env.time, env.data.decode(),
+            carrier.get("traceparent"), carrier.get("tracestate"))  # fmt: skip
 
 
 async def post_input(
@@ -129,14 +178,17 @@ async def post_input(
     kind: InputKind,
     settings: ConsultationSettings,
 ) -> Row:
+    """Four round trips on the common path: BEGIN, round and author (one statement), input and
+    outbox row (one statement), COMMIT. A reply or an explicit commitment anchor adds a lookup."""
     if len(body.body) > settings.input_max_chars:
         raise Unprocessable("body", f"at most {settings.input_max_chars} characters")
     now = datetime.now(UTC)
+    window = timedelta(seconds=settings.rate_limit_window_s)
     parent_id = body.parent_id if isinstance(body, CommentIn) else None
     async with unit_of_work(pool, SERVICE) as uow:
         conn = uow.conn
         rnd = await conn.fetchrow(
-            "SELECT plan_id, kind, commitment_id, state FROM rounds WHERE id = $1 FOR KEY SHARE", round_id
+            _ROUND_AND_AUTHOR, round_id, uuid4(), who.subject, now, window, RoundState.OPEN.value
         )
         if rnd is None:
             raise NotFound(f"round {round_id}")
@@ -152,39 +204,41 @@ async def post_input(
             if parent is None:
                 raise Unprocessable("parent_id", f"the round has no submission or comment {parent_id}")
         anchor = await _anchor(conn, rnd, body.anchor, parent)
-        author = await _count_against_limit(conn, who, now, settings)
+        # Checked after the parent and anchor, as before they were combined with the round.
+        official = is_official(who, rnd["member_id"])
+        if rnd["window_count"] > settings.rate_limit_inputs and not official:
+            raise TooManyRequests(retry_after(rnd["window_start"], now, window))
         input_id = uuid4()
+        common = {
+            "round_id": round_id,
+            "plan_id": rnd["plan_id"],
+            "anchor_type": anchor.type,
+            "commitment_id": anchor.commitment_id,
+        }
+        lang = {"alignment": body.alignment, "language": body.language}
+        event: Event
+        if kind is InputKind.SUBMISSION:
+            event = SubmissionReceived(submission_id=input_id, received_at=now, **common, **lang)
+        else:
+            event = CommentAdded(comment_id=input_id, parent_id=parent_id, added_at=now, **common, **lang)
+        digest = text_hash(body.title, body.body)
         inserted = await conn.fetchval(
-            """INSERT INTO inputs (id, round_id, plan_id, kind, parent_id, anchor, commitment_id,
-                   alignment, language, title, body, public_title, public_body, links, author_id,
-                   display_name, official, stakeholder_type, region, gender, text_hash, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                       $18, $19, $20, $21, $22)
-               ON CONFLICT (round_id, author_id, text_hash) DO NOTHING
-               RETURNING seq""",
+            _INSERT_WITH_EVENT,
             input_id, round_id, rnd["plan_id"], kind.value, parent_id, anchor.model_dump(mode="json"),
             anchor.commitment_id, body.alignment.value, body.language, body.title, body.body,
             redact_contacts(body.title) if body.title else None, redact_contacts(body.body),
-            [str(u) for u in body.links], author["id"], body.display_name, is_official(who),
+            [str(u) for u in body.links], rnd["author_id"], body.display_name, official,
             body.stakeholder_type.value if body.stakeholder_type else None, body.region,
-            body.gender.value if body.gender else None, text_hash(body.title, body.body), now,
+            body.gender.value if body.gender else None, digest, now, *_outbox_row(event),
         )  # fmt: skip
         if inserted is None:
             first = await conn.fetchval(
                 "SELECT id FROM inputs WHERE round_id = $1 AND author_id = $2 AND text_hash = $3",
                 round_id,
-                author["id"],
-                text_hash(body.title, body.body),
+                rnd["author_id"],
+                digest,
             )
             raise Conflict(f"you already posted this text in this round as {first}", rule="duplicate_text")
-        common = {"round_id": round_id, "plan_id": rnd["plan_id"], "anchor": anchor}
-        lang = {"alignment": body.alignment, "language": body.language}
-        if kind is InputKind.SUBMISSION:
-            uow.publish(SubmissionReceived(submission_id=input_id, received_at=now, **common, **lang))
-        else:
-            uow.publish(
-                CommentAdded(comment_id=input_id, parent_id=parent_id, added_at=now, **common, **lang)
-            )
     return {"id": input_id, "seq": inserted, "kind": kind.value, "round_id": round_id, "created_at": now}
 
 
@@ -250,19 +304,22 @@ async def _log(
     )
 
 
-async def flag(pool: asyncpg.Pool, who: Principal, input_id: UUID, body: FlagIn) -> Row:
-    """Anyone signed in may flag an input once; the first flag puts it in the moderators' queue
-    and is published, later ones only raise its count."""
+async def flag(
+    pool: asyncpg.Pool, who: Principal, input_id: UUID, body: FlagIn, settings: ConsultationSettings
+) -> Row:
+    """Anyone signed in may flag an input once. ``flags`` counts the flags no moderator has acted
+    on yet: the first one puts the input in the queue and is published, later ones raise the
+    count; hiding or restoring empties it. Flags count against the same per-person window as
+    inputs, so one account cannot flood the queue."""
     now = datetime.now(UTC)
+    window = timedelta(seconds=settings.rate_limit_window_s)
     async with unit_of_work(pool, SERVICE) as uow:
         row = await _input_for_moderation(uow.conn, input_id)
-        flagger = await uow.conn.fetchval(
-            """INSERT INTO participants (id, subject, window_start, window_count) VALUES ($1, $2, $3, 0)
-               ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING id""",
-            uuid4(),
-            who.subject,
-            now,
-        )
+        counted = await uow.conn.fetchrow(_COUNT_IN_WINDOW, uuid4(), who.subject, now, window)
+        assert counted is not None
+        if counted["window_count"] > settings.rate_limit_inputs and not who.has(Role.STAFF, Role.MODERATOR):
+            raise TooManyRequests(retry_after(counted["window_start"], now, window))
+        flagger = counted["id"]
         added = await uow.conn.execute(
             """INSERT INTO input_flags (input_id, flagger_id, reason, flagged_at) VALUES ($1, $2, $3, $4)
                ON CONFLICT DO NOTHING""",
@@ -308,7 +365,9 @@ async def hide(pool: asyncpg.Pool, who: Principal, input_id: UUID, body: HideIn)
         if row["hidden"]:
             raise Conflict("the input is already hidden", rule="already_hidden")
         await uow.conn.execute(
-            "UPDATE inputs SET hidden = true, hidden_reason = $2 WHERE id = $1", input_id, body.public_reason
+            "UPDATE inputs SET hidden = true, hidden_reason = $2, flags = 0 WHERE id = $1",
+            input_id,
+            body.public_reason,
         )
         await _log(
             uow,
@@ -330,7 +389,7 @@ async def restore(pool: asyncpg.Pool, who: Principal, input_id: UUID, body: Rest
         if not row["hidden"]:
             raise Conflict("the input is not hidden", rule="not_hidden")
         await uow.conn.execute(
-            "UPDATE inputs SET hidden = false, hidden_reason = NULL WHERE id = $1", input_id
+            "UPDATE inputs SET hidden = false, hidden_reason = NULL, flags = 0 WHERE id = $1", input_id
         )
         await _log(uow, row, who, ModerationAction.RESTORED, now, note=body.note, visible=True)
         return await public_input(uow.conn, input_id)

@@ -19,8 +19,11 @@ from shared.http import NotFound
 from shared.uow import UnitOfWork
 
 
-async def compute(conn: Any, *, plan_id: UUID | None = None, round_id: UUID | None = None) -> dict[str, Any]:
-    """The report's figures for a round (``round_id``) or a plan's cycle (``plan_id``)."""
+async def compute(
+    conn: Any, *, min_cell: int, plan_id: UUID | None = None, round_id: UUID | None = None
+) -> dict[str, Any]:
+    """The report's figures for a round (``round_id``) or a plan's cycle (``plan_id``); the
+    breakdowns fold categories under ``min_cell`` people (see :func:`domain.breakdown`)."""
     if round_id is not None:
         scope, where, key = "round", "round_id = $1", round_id
         plan = await conn.fetchrow("SELECT plan_id, member_id FROM rounds WHERE id = $1", round_id)
@@ -78,7 +81,9 @@ async def compute(conn: Any, *, plan_id: UUID | None = None, round_id: UUID | No
         "comments": counts["comments"],
         "hidden": counts["hidden"],
         "unique_participants": len(profiles),
-        "by": breakdown([Profile(p["stakeholder_type"], p["region"], p["gender"]) for p in profiles]),
+        "by": breakdown(
+            [Profile(p["stakeholder_type"], p["region"], p["gender"]) for p in profiles], min_cell
+        ),
         "offline_events": offline["events"],
         "offline_participants": int(offline["participants"]),
         "inputs_needing_response": cov.needing,
@@ -107,9 +112,9 @@ async def publish(uow: UnitOfWork, figures: dict[str, Any]) -> ParticipationRepo
     return event
 
 
-async def publish_round_report(uow: UnitOfWork, round_id: UUID) -> ParticipationReported:
-    return await publish(uow, await compute(uow.conn, round_id=round_id))
+async def publish_round_report(uow: UnitOfWork, round_id: UUID, min_cell: int) -> ParticipationReported:
+    return await publish(uow, await compute(uow.conn, round_id=round_id, min_cell=min_cell))
 
 
-async def publish_cycle_report(uow: UnitOfWork, plan_id: UUID) -> ParticipationReported:
-    return await publish(uow, await compute(uow.conn, plan_id=plan_id))
+async def publish_cycle_report(uow: UnitOfWork, plan_id: UUID, min_cell: int) -> ParticipationReported:
+    return await publish(uow, await compute(uow.conn, plan_id=plan_id, min_cell=min_cell))

@@ -49,7 +49,9 @@ TABLE_COLUMNS = (
 
 async def respond(pool: asyncpg.Pool, who: Principal, round_id: UUID, body: ResponseIn) -> Row:
     now = datetime.now(UTC)
-    ids = list(dict.fromkeys(body.input_ids))  # the same id twice is one input
+    # The same id twice is one input; sorted, so two overlapping clusters lock their inputs in the
+    # same order and one waits for the other instead of deadlocking.
+    ids = sorted(set(body.input_ids))
     async with unit_of_work(pool, SERVICE) as uow:
         rnd = await round_for_edit(uow.conn, who, round_id)
         found = {
@@ -208,10 +210,27 @@ async def publish_table(
 
 
 async def published_table(conn: Any, table_id: UUID) -> Row:
+    """The table as published, except that moderation still applies: an input hidden since then
+    shows its public reason instead of its text and author, as in the live table."""
     row = await conn.fetchrow(
         "SELECT id, round_id, title, inputs, answered, published_at, rows FROM response_tables WHERE id = $1",
         table_id,
     )
     if row is None:
         raise NotFound(f"response table {table_id}")
-    return dict(row)
+    table = dict(row)
+    hidden = {
+        str(r["id"]): r["hidden_reason"]
+        for r in await conn.fetch(
+            "SELECT id, hidden_reason FROM inputs WHERE id = ANY($1::uuid[]) AND hidden",
+            [r["input_id"] for r in table["rows"]],
+        )
+    }
+    if hidden:
+        table["rows"] = [
+            r | {"text": f"[hidden by moderation: {hidden[r['input_id']]}]", "author": None}
+            if r["input_id"] in hidden
+            else r
+            for r in table["rows"]
+        ]
+    return table

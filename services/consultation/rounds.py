@@ -8,7 +8,8 @@ holds the row ``FOR KEY SHARE``: an input is either in the closed round's counts
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -28,7 +29,10 @@ from shared.events.consultation import (
     RoundState,
 )
 from shared.http import NotFound, Unprocessable
+from shared.logging import get_logger
 from shared.uow import UnitOfWork, unit_of_work
+
+log = get_logger(__name__)
 
 SERVICE = "consultation"
 #: Wakes the timers' leader (it LISTENs on its lock connection) when a round is scheduled sooner
@@ -53,7 +57,8 @@ async def space_for_edit(conn: Any, who: Principal, plan_id: UUID) -> Any:
     return space
 
 
-async def round_for_edit(conn: Any, who: Principal, round_id: UUID, *, lock: str = "") -> Any:
+async def round_for_edit(conn: Any, who: Principal, round_id: UUID, *, for_update: bool = False) -> Any:
+    lock = "FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1 {lock}", round_id)  # noqa: S608 (constant SQL fragments; values are parameters)
     if row is None:
         raise NotFound(f"round {round_id}")
@@ -123,12 +128,12 @@ async def schedule_round(
 async def cancel_round(pool: asyncpg.Pool, who: Principal, round_id: UUID) -> Row:
     """A round that has not opened yet may be called off; an open one runs to its end."""
     async with unit_of_work(pool, SERVICE) as uow:
-        row = await round_for_edit(uow.conn, who, round_id, lock="FOR UPDATE")
+        row = await round_for_edit(uow.conn, who, round_id, for_update=True)
         try:
             check_round_transition(RoundState(row["state"]), RoundState.CANCELLED)
         except RuleViolation as rv:
             raise problem_for(rv) from None
-        return await close_round(uow, row, reason="cancelled", report=False)
+        return await close_round(uow, row, reason="cancelled", min_cell=None)
 
 
 async def open_round(uow: UnitOfWork, row: asyncpg.Record, now: datetime) -> None:
@@ -145,10 +150,11 @@ async def open_round(uow: UnitOfWork, row: asyncpg.Record, now: datetime) -> Non
     )
 
 
-async def close_round(uow: UnitOfWork, row: asyncpg.Record, *, reason: str, report: bool = True) -> Row:
+async def close_round(uow: UnitOfWork, row: asyncpg.Record, *, reason: str, min_cell: int | None) -> Row:
     """Close an open round (or cancel a scheduled one); the caller holds the row ``FOR UPDATE``.
 
-    A round that ran publishes its participation report with its closing, for the IRM."""
+    A round that ran publishes its participation report with its closing, for the IRM
+    (``min_cell=None``: no report, for a round cancelled before it opened)."""
     now = datetime.now(UTC)
     state = RoundState.CANCELLED if row["state"] == RoundState.SCHEDULED else RoundState.CLOSED
     closed = await uow.conn.fetchrow(
@@ -178,38 +184,57 @@ async def close_round(uow: UnitOfWork, row: asyncpg.Record, *, reason: str, repo
             comments=counts["comments"],
         )
     )
-    if report and state is RoundState.CLOSED:
-        await reports.publish_round_report(uow, row["id"])
+    if min_cell is not None and state is RoundState.CLOSED:
+        await reports.publish_round_report(uow, row["id"], min_cell)
     return dict(closed)
 
 
 async def open_due(pool: asyncpg.Pool, limit: int) -> int:
     """Open the rounds whose time has come; returns how many were opened."""
+    return await _due(pool, limit, "scheduled", "opens_at", _open_one)
+
+
+async def close_due(pool: asyncpg.Pool, limit: int, min_cell: int) -> int:
+    """Close the open rounds whose time is up; returns how many were closed.
+
+    The lock is a plain ``FOR UPDATE``: it waits for the inputs being written into the round
+    (they hold its row ``FOR KEY SHARE``) rather than skipping a busy round, which under steady
+    traffic would never be free. Only the elected runner gets here, so nothing else competes."""
+
+    async def close_one(uow: UnitOfWork, row: asyncpg.Record, _now: datetime) -> None:
+        await close_round(uow, row, reason="closed_on_schedule", min_cell=min_cell)
+
+    return await _due(pool, limit, "open", "closes_at", close_one)
+
+
+_Act = Callable[[UnitOfWork, asyncpg.Record, datetime], Awaitable[None]]
+
+
+async def _open_one(uow: UnitOfWork, row: asyncpg.Record, now: datetime) -> None:
+    await open_round(uow, row, now)
+
+
+async def _due(pool: asyncpg.Pool, limit: int, state: str, column: str, act: _Act) -> int:
+    done = 0
     async with unit_of_work(pool, SERVICE) as uow:
         now = datetime.now(UTC)
         rows = await uow.conn.fetch(
-            f"""SELECT {ROUND_COLUMNS} FROM rounds WHERE state = 'scheduled' AND opens_at <= $1
-                ORDER BY opens_at LIMIT $2 FOR UPDATE SKIP LOCKED""",  # noqa: S608 (constant SQL fragments; values are parameters)
+            f"""SELECT {ROUND_COLUMNS} FROM rounds WHERE state = $1 AND {column} <= $2
+                ORDER BY {column} LIMIT $3 FOR UPDATE""",  # noqa: S608 (constant SQL fragments; values are parameters)
+            state,
             now,
             limit,
         )
         for row in rows:
-            await open_round(uow, row, now)
-    return len(rows)
-
-
-async def close_due(pool: asyncpg.Pool, limit: int) -> int:
-    """Close the open rounds whose time is up; returns how many were closed."""
-    async with unit_of_work(pool, SERVICE) as uow:
-        rows = await uow.conn.fetch(
-            f"""SELECT {ROUND_COLUMNS} FROM rounds WHERE state = 'open' AND closes_at <= $1
-                ORDER BY closes_at LIMIT $2 FOR UPDATE SKIP LOCKED""",  # noqa: S608 (constant SQL fragments; values are parameters)
-            datetime.now(UTC),
-            limit,
-        )
-        for row in rows:
-            await close_round(uow, row, reason="closed_on_schedule")
-    return len(rows)
+            # One round that cannot be handled (a bug, bad data) must not hold back the others:
+            # it is rolled back alone, logged, and tried again at the next pass.
+            try:
+                async with uow.savepoint():
+                    await act(uow, row, now)
+                done += 1
+            except Exception as exc:
+                log.error("round timer failed", round_id=str(row["id"]), error_type=type(exc).__name__)
+    return done
 
 
 async def seconds_until_next_due(pool: asyncpg.Pool) -> float | None:
@@ -222,7 +247,7 @@ async def seconds_until_next_due(pool: asyncpg.Pool) -> float | None:
     return max(0.0, (due - datetime.now(UTC)).total_seconds())
 
 
-async def close_for_submitted_plan(uow: UnitOfWork, plan_id: UUID) -> int:
+async def close_for_submitted_plan(uow: UnitOfWork, plan_id: UUID, min_cell: int) -> int:
     """A submitted plan takes no more input: open rounds close, scheduled ones are cancelled."""
     rows = await uow.conn.fetch(
         f"""SELECT {ROUND_COLUMNS} FROM rounds WHERE plan_id = $1 AND state IN ('scheduled', 'open')
@@ -230,7 +255,7 @@ async def close_for_submitted_plan(uow: UnitOfWork, plan_id: UUID) -> int:
         plan_id,
     )
     for row in rows:
-        await close_round(uow, row, reason="plan_submitted")
+        await close_round(uow, row, reason="plan_submitted", min_cell=min_cell)
     return len(rows)
 
 
@@ -242,6 +267,8 @@ async def record_offline_event(
         if row["state"] == RoundState.CANCELLED:
             raise problem_for(RuleViolation("round_cancelled", "the round was cancelled"))
         event_id = uuid4()
+        if body.held_on > datetime.now(UTC).date() + timedelta(days=1):
+            raise Unprocessable("held_on", "an offline event is recorded after it was held")
         by_sector = {k.value: v for k, v in body.by_sector.items()}
         if sum(by_sector.values()) > body.participants:
             raise Unprocessable("by_sector", "the sectors count more people than took part")

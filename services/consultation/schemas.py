@@ -10,11 +10,22 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
-from shared.events.consultation import Alignment, Anchor, Decision, RoundKind, Sector
+from services.consultation.domain import redact_contacts
+from shared.events.consultation import Alignment, AnchorType, Decision, RoundKind, Sector
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _safe(value: str) -> str:
+    """Refuse what Postgres cannot store or what no person types: NUL and other control
+    characters (newlines and tabs aside) and lone UTF-16 surrogates."""
+    for c in value:
+        code = ord(c)
+        if (code < 32 and c not in "\n\r\t") or 0xD800 <= code <= 0xDFFF or code == 0x7F:
+            raise ValueError(f"contains a control character (U+{code:04X})")
+    return value
 
 
 def _not_blank(value: str) -> str:
@@ -23,7 +34,28 @@ def _not_blank(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+def _no_contact_details(value: str) -> str:
+    if redact_contacts(value) != value:
+        raise ValueError("must not contain an e-mail address or a phone number")
+    return value
+
+
+def _optional_no_contact(value: str | None) -> str | None:
+    return None if value is None else _no_contact_details(value)
+
+
+def _plausible(value: datetime) -> datetime:
+    # The local year, not the UTC one: converting year 1 or 9999 may itself overflow.
+    if not 2000 <= value.year <= 2200:
+        raise ValueError("must be between the years 2000 and 2200")
+    return value
+
+
+#: Any text the API stores.
+Safe = Annotated[str, AfterValidator(_safe)]
+#: Text that must say something.
+Text = Annotated[Safe, AfterValidator(_not_blank)]
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)]
 
 
@@ -38,38 +70,50 @@ class Gender(StrEnum):
 class RoundIn(_In):
     kind: RoundKind
     title: Annotated[Text, Field(max_length=300)]
-    description: Annotated[str | None, Field(max_length=20_000)] = None
+    description: Annotated[Safe | None, Field(max_length=20_000)] = None
     #: Required for a ``commitment_draft`` round, refused otherwise.
     commitment_id: UUID | None = None
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Moment
+    closes_at: Moment
 
 
 class OfflineEventIn(_In):
     format: Annotated[Text, Field(max_length=100, description="workshop, hearing, town hall...")]
+    #: Recorded after the fact: not a future date.
     held_on: date
     participants: Annotated[int, Field(ge=0, le=1_000_000)]
     by_sector: dict[Sector, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict)
     report_url: HttpUrl | None = None
 
 
+class AnchorIn(_In):
+    """What an input is about: the plan, one of its commitments, or a passage of a draft."""
+
+    type: AnchorType
+    commitment_id: UUID | None = None
+    section: Annotated[Safe | None, Field(max_length=200)] = None
+    quote: Annotated[Safe | None, Field(max_length=500)] = None
+
+
 class InputIn(_In):
     """A submission (an idea) or a comment. The author's profile is optional and self-declared;
     it feeds only the participation statistics and is never shown next to the text."""
 
-    title: Annotated[str | None, Field(max_length=300)] = None
+    title: Annotated[Safe | None, Field(max_length=300)] = None
     #: Checked against ``CONSULTATION_INPUT_MAX_CHARS`` (422 naming ``body`` when longer).
     body: Text
     #: Where the input points; defaults to the round's commitment, or to the plan.
-    anchor: Anchor | None = None
+    anchor: AnchorIn | None = None
     alignment: Alignment = Alignment.NEUTRAL
     language: LanguageTag = "en"
     links: Annotated[list[HttpUrl], Field(max_length=10)] = Field(default_factory=list)
     #: Shown to the public when given; without it the author is anonymous to the public (never
     #: to moderators).
-    display_name: Annotated[str | None, Field(max_length=80)] = None
+    display_name: Annotated[Text | None, Field(max_length=80), AfterValidator(_optional_no_contact)] = None
     stakeholder_type: Sector | None = None
-    region: Annotated[str | None, Field(max_length=100)] = None
+    #: ISO 3166-2 code of the author's country or subdivision (``TN``, ``TN-11``): a code from a
+    #: list, never free text, since it is published in the participation statistics.
+    region: Annotated[str | None, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")] = None
     gender: Gender | None = None
 
 
@@ -86,11 +130,11 @@ class HideIn(_In):
     #: Shown to the public in place of the text.
     public_reason: Annotated[Text, Field(max_length=500)]
     #: For the audit log only.
-    note: Annotated[str | None, Field(max_length=2_000)] = None
+    note: Annotated[Safe | None, Field(max_length=2_000)] = None
 
 
 class RestoreIn(_In):
-    note: Annotated[str | None, Field(max_length=2_000)] = None
+    note: Annotated[Safe | None, Field(max_length=2_000)] = None
 
 
 class ResponseIn(_In):
@@ -101,7 +145,7 @@ class ResponseIn(_In):
 
 
 class ResponseTableIn(_In):
-    title: Annotated[str | None, Field(max_length=300)] = None
+    title: Annotated[Text | None, Field(max_length=300)] = None
 
 
 class Page(BaseModel):

@@ -10,7 +10,7 @@ replica runs them (:mod:`shared.leader`); it sleeps until the next round is due,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,8 @@ from prometheus_client import Counter
 
 from services.consultation import rounds
 from services.consultation.forum import emit_forum_overdue
-from services.consultation.settings import ConsultationSettings
+from services.consultation.settings import ConsultationSettings, consultation_settings
 from shared.leader import LeaderRunner, run_as_leader
-from shared.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -46,9 +45,16 @@ async def run_timers(
     """One pass: open due rounds, then close due rounds (a round whose whole window passed while
     the service was down opens and closes in the same pass), then the forum check."""
     counts = {"round_opened": 0, "round_closed": 0, "forum_meeting_overdue": 0}
-    for action, step in (("round_opened", rounds.open_due), ("round_closed", rounds.close_due)):
+    steps: tuple[tuple[str, Callable[[], Awaitable[int]]], ...] = (
+        ("round_opened", lambda: rounds.open_due(pool, settings.timers_batch_size)),
+        (
+            "round_closed",
+            lambda: rounds.close_due(pool, settings.timers_batch_size, settings.participation_min_cell),
+        ),
+    )
+    for action, step in steps:
         while should_continue():
-            done = await step(pool, settings.timers_batch_size)
+            done = await step()
             counts[action] += done
             if done < settings.timers_batch_size:
                 break
@@ -79,15 +85,9 @@ def timer_runner(pool: asyncpg.Pool, settings: ConsultationSettings) -> LeaderRu
     )
 
 
-def _settings(settings: ServiceSettings) -> ConsultationSettings:
-    if isinstance(settings, ConsultationSettings):
-        return settings
-    return ConsultationSettings.model_validate(settings.model_dump())
-
-
 async def timer_loop(runtime: Runtime) -> None:
     """Background task of the consultation service; returns when ``runtime.stopping`` is set."""
-    settings = _settings(runtime.settings)
+    settings = consultation_settings(runtime.settings)
     if not settings.timers_enabled:
         await runtime.stopping.wait()
         return

@@ -90,17 +90,6 @@ class Decision(StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
 
 
-class Anchor(BaseModel):
-    """What an input is about: the plan, one of its commitments, or a passage of a draft."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: AnchorType
-    commitment_id: UUID | None = None
-    section: str | None = Field(default=None, max_length=200)
-    quote: str | None = Field(default=None, max_length=500)
-
-
 class _ConsultationEvent(Event):
     topic: ClassVar[str] = topics.CONSULTATION
 
@@ -261,7 +250,9 @@ class SubmissionReceived(_ConsultationEvent):
     submission_id: UUID
     round_id: UUID
     plan_id: UUID
-    anchor: Anchor
+    #: What the input is about; a passage's section and quote are read from the public API.
+    anchor_type: AnchorType
+    commitment_id: UUID | None = None
     alignment: Alignment
     language: str
     received_at: datetime
@@ -277,7 +268,8 @@ class CommentAdded(_ConsultationEvent):
     round_id: UUID
     plan_id: UUID
     parent_id: UUID | None = None
-    anchor: Anchor
+    anchor_type: AnchorType
+    commitment_id: UUID | None = None
     alignment: Alignment
     language: str
     added_at: datetime

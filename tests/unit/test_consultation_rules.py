@@ -144,3 +144,15 @@ def test_breakdown_counts_people_and_names_the_undeclared() -> None:
     assert b.region == {"Sfax": 1, "Tunis": 1, "not_declared": 1}
     assert b.gender == {"man": 1, "not_declared": 1, "woman": 1}
     assert breakdown([]).gender == {}
+
+
+def test_small_categories_are_folded_so_no_one_is_singled_out() -> None:
+    people = [Profile("civil_society", "TN-11", "woman") for _ in range(5)] + [
+        Profile("academia", "TN-61", "man"),
+        Profile("private_sector", None, None),
+    ]
+    b = breakdown(people, min_cell=5)
+    assert b.stakeholder_type == {"civil_society": 5, "suppressed": 2}
+    assert b.region == {"TN-11": 5, "suppressed": 2}
+    assert b.gender == {"suppressed": 2, "woman": 5}
+    assert sum(b.gender.values()) == len(people)

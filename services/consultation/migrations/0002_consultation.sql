@@ -132,7 +132,7 @@ CREATE TABLE inputs (
     flags            integer NOT NULL DEFAULT 0,
     hidden           boolean NOT NULL DEFAULT false,
     hidden_reason    text,
-    CHECK ((kind = 'submission') = (parent_id IS NULL) OR kind = 'comment')
+    CHECK (kind = 'comment' OR parent_id IS NULL)
 );
 CREATE INDEX inputs_round ON inputs (round_id, seq);
 CREATE INDEX inputs_plan ON inputs (plan_id, seq);
