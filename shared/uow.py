@@ -25,6 +25,28 @@ class _Pending:
     envelope: Envelope
     trace: dict[str, str]
 
+    def row(self) -> tuple[object, ...]:
+        """The outbox row's values, in :data:`OUTBOX_COLUMNS` order."""
+        e = self.envelope
+        return (e.id, e.topic, e.subject, e.type, e.source, e.time, e.data.decode(),
+                self.trace.get("traceparent"), self.trace.get("tracestate"))  # fmt: skip
+
+
+#: The columns an event's outbox row fills, in the order of :func:`outbox_row`.
+OUTBOX_COLUMNS = "event_id, topic, key, event_type, source, event_time, payload, traceparent, tracestate"
+
+
+def _pending(event: Event, service: str, time: datetime | None = None) -> _Pending:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)  # the request's (or consumed event's) trace continues on Kafka
+    return _Pending(Envelope.wrap(event, service=service, time=time), carrier)
+
+
+def outbox_row(event: Event, service: str) -> tuple[object, ...]:
+    """An event's outbox values (:data:`OUTBOX_COLUMNS`), for a hot path that writes the row in
+    the same statement as the change itself instead of through :meth:`UnitOfWork.publish`."""
+    return _pending(event, service).row()
+
 
 @dataclass
 class UnitOfWork:
@@ -34,11 +56,9 @@ class UnitOfWork:
 
     def publish(self, event: Event, *, time: datetime | None = None) -> Envelope:
         """Queue an event; it reaches the outbox when the transaction commits, and Kafka after."""
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)  # the request's (or consumed event's) trace continues on Kafka
-        env = Envelope.wrap(event, service=self.service, time=time)
-        self._pending.append(_Pending(env, carrier))
-        return env
+        pending = _pending(event, self.service, time)
+        self._pending.append(pending)
+        return pending.envelope
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -100,23 +120,8 @@ class UnitOfWork:
         if not self._pending:
             return
         await self.conn.executemany(
-            """INSERT INTO outbox (event_id, topic, key, event_type, source, event_time, payload,
-                                   traceparent, tracestate)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            [
-                (
-                    p.envelope.id,
-                    p.envelope.topic,
-                    p.envelope.subject,
-                    p.envelope.type,
-                    p.envelope.source,
-                    p.envelope.time,
-                    p.envelope.data.decode(),
-                    p.trace.get("traceparent"),
-                    p.trace.get("tracestate"),
-                )
-                for p in self._pending
-            ],
+            f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",  # noqa: S608
+            [p.row() for p in self._pending],
         )
         self._pending.clear()
 

@@ -18,7 +18,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-from opentelemetry import propagate
 
 from services.consultation.domain import (
     RuleViolation,
@@ -42,9 +41,8 @@ from shared.events.consultation import (
     RoundState,
     SubmissionReceived,
 )
-from shared.events.envelope import Envelope
 from shared.http import Conflict, NotFound, Problem, Unprocessable
-from shared.uow import UnitOfWork, unit_of_work
+from shared.uow import OUTBOX_COLUMNS, UnitOfWork, outbox_row, unit_of_work
 
 SERVICE = "consultation"
 
@@ -142,7 +140,7 @@ RETURNING id, window_start, window_count
 
 #: The input and its event's outbox row in one statement: the outbox row is written only when the
 #: input is (not for a duplicate, which the unique index turns away).
-_INSERT_WITH_EVENT = """
+_INSERT_WITH_EVENT = f"""
 WITH i AS (
     INSERT INTO inputs (id, round_id, plan_id, kind, parent_id, anchor, commitment_id,
         alignment, language, title, body, public_title, public_body, links, author_id,
@@ -152,22 +150,11 @@ WITH i AS (
     ON CONFLICT (round_id, author_id, text_hash) DO NOTHING
     RETURNING seq
 ), o AS (
-    INSERT INTO outbox (event_id, topic, key, event_type, source, event_time, payload,
-                        traceparent, tracestate)
+    INSERT INTO outbox ({OUTBOX_COLUMNS})
     SELECT $23, $24, $25, $26, $27, $28, $29, $30, $31 FROM i
 )
 SELECT seq FROM i
-"""
-
-
-def _outbox_row(event: Event) -> tuple[Any, ...]:
-    """The outbox columns ``UnitOfWork.publish`` and ``flush`` write for ``event`` (the request's
-    trace context included), for a statement that inserts them together with the input."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    env = Envelope.wrap(event, service=SERVICE)
-    return (env.id, env.topic, env.subject, env.type, env.source, env.time, env.data.decode(),
-            carrier.get("traceparent"), carrier.get("tracestate"))  # fmt: skip
+"""  # noqa: S608 (constant SQL fragments; values are parameters)
 
 
 async def post_input(
@@ -229,7 +216,7 @@ async def post_input(
             redact_contacts(body.title) if body.title else None, redact_contacts(body.body),
             [str(u) for u in body.links], rnd["author_id"], body.display_name, official,
             body.stakeholder_type.value if body.stakeholder_type else None, body.region,
-            body.gender.value if body.gender else None, digest, now, *_outbox_row(event),
+            body.gender.value if body.gender else None, digest, now, *outbox_row(event, SERVICE),
         )  # fmt: skip
         if inserted is None:
             first = await conn.fetchval(
