@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: bench-plans deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+.PHONY: bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,6 +53,11 @@ bench: .venv/.synced
 bench-plans: .venv/.synced
 	$(RUN) python -m bench.plans_read
 	$(RUN) python -m bench.plans_import
+
+## bench-consultation: comments end to end (HTTP, commit, Kafka) and a 10,000-comment round page by page
+bench-consultation: .venv/.synced
+	$(RUN) python -m bench.consultation_comments
+	$(RUN) python -m bench.consultation_list
 
 ## token: a local staff token (ROLE=government MEMBER=<uuid> for a point of contact)
 token: .venv/.synced

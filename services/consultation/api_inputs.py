@@ -38,7 +38,8 @@ MAX_PAGE = 200
 
 # One statement builds the page's JSON: keyset on the round's sequence, limit + 1 rows to know
 # whether another page follows. The rows become JSON as ``json`` (text), not ``jsonb``: building
-# jsonb and printing it again cost Postgres twice as much per page.
+# jsonb and printing it again cost Postgres twice as much per page. The page comes back as UTF-8
+# bytes (``bytea``), sent as they are: no decoding into a str and encoding back per request.
 _PAGE_SQL = f"""
 WITH page AS (
     SELECT {inputs.PUBLIC_COLUMNS},
@@ -52,10 +53,10 @@ WITH page AS (
 ), shown AS (
     SELECT * FROM page ORDER BY seq LIMIT $3
 )
-SELECT json_build_object(
+SELECT convert_to(json_build_object(
     'items', coalesce((SELECT json_agg(shown ORDER BY shown.seq) FROM shown), '[]'),
     'next_after', CASE WHEN (SELECT count(*) FROM page) > $3 THEN (SELECT max(seq) FROM shown) END
-)::text, EXISTS (SELECT 1 FROM page)
+)::text, 'UTF8'), EXISTS (SELECT 1 FROM page)
 """  # noqa: S608 (constant SQL fragments; values are parameters)
 
 

@@ -660,7 +660,9 @@ async def test_text_postgres_cannot_store_is_a_422_not_a_500(env: Env, svc: Runt
         for path, body, field in cases:
             who = GOV if "responses" in path or "plans/" in path else person(2)
             # json.dumps escapes a lone surrogate as \ud800, as a hostile client would send it.
-            r = await http.post(path, headers=who | {"content-type": "application/json"}, content=json.dumps(body))
+            r = await http.post(
+                path, headers=who | {"content-type": "application/json"}, content=json.dumps(body)
+            )
             assert r.status_code == 422, (path, body, r.status_code, r.text)
             assert field in [e["field"] for e in r.json()["errors"]], (body, r.json())
         huge = await http.get(f"/v1/rounds/{rid}/inputs", params={"after": 2**63})
