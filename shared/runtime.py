@@ -210,8 +210,10 @@ class Runtime:
         return app
 
 
-def runtime_of(request: Request) -> Runtime:
-    """FastAPI dependency: the running service (its pool, settings...)."""
+async def runtime_of(request: Request) -> Runtime:
+    """FastAPI dependency: the running service (its pool, settings...). A coroutine because
+    FastAPI runs a plain ``def`` dependency in its thread pool: a thread hop per request for an
+    attribute lookup."""
     rt: Runtime = request.app.state.runtime
     return rt
 

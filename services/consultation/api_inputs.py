@@ -11,7 +11,7 @@ import json
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.consultation import inputs
 from services.consultation.api import settings_of
@@ -24,13 +24,7 @@ from shared.runtime import Runtime, runtime_of
 router = APIRouter(prefix="/v1")
 
 
-async def _runtime(request: Request) -> Runtime:
-    """``runtime_of`` as a coroutine: FastAPI runs a plain ``def`` dependency in its thread pool,
-    a thread hop on every request (measurable on the posting path) for an attribute lookup."""
-    return runtime_of(request)
-
-
-RT = Annotated[Runtime, Depends(_runtime)]
+RT = Annotated[Runtime, Depends(runtime_of)]
 Author = Annotated[Principal, Depends(require(Role.PARTICIPANT, Role.GOVERNMENT, Role.STAFF))]
 Moderator = Annotated[Principal, Depends(require(Role.MODERATOR, Role.STAFF))]
 

@@ -210,7 +210,7 @@ async def get_plan_full(plan_id: UUID, request: Request) -> Response:
     """
     # The hottest public route: headers and runtime are read from the request directly rather
     # than through dependencies, which FastAPI resolves anew on every request.
-    rt = runtime_of(request)
+    rt: Runtime = request.app.state.runtime
     client_tag = _etag_value(request.headers.get("if-none-match"))
     found = await queries.plan_page(rt.pool, plan_id, _page_cache(rt), client_tag)
     if found is None:

@@ -141,6 +141,11 @@ async def test_operations_endpoints(api: httpx.AsyncClient) -> None:
     assert "sharaka_outbox_backlog" in metrics.text
     r = await api.get("/healthz", headers={"x-request-id": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
+    missing = await api.get(f"/v1/members/{uuid4()}", headers={"x-request-id": "req-404"})
+    assert missing.headers["x-request-id"] == "req-404" and missing.json()["request_id"] == "req-404"
+    assert 'sharaka_http_requests_total{method="GET",route="/v1/members/{member_id}",status="404"}' in (
+        await api.get("/metrics")
+    ).text
     assert (await api.get("/openapi.json")).json()["info"]["title"] == "Sharaka plans"
 
 
