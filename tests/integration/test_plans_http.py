@@ -143,9 +143,10 @@ async def test_operations_endpoints(api: httpx.AsyncClient) -> None:
     assert r.headers["x-request-id"] == "abc-123"
     missing = await api.get(f"/v1/members/{uuid4()}", headers={"x-request-id": "req-404"})
     assert missing.headers["x-request-id"] == "req-404" and missing.json()["request_id"] == "req-404"
-    assert 'sharaka_http_requests_total{method="GET",route="/v1/members/{member_id}",status="404"}' in (
-        await api.get("/metrics")
-    ).text
+    assert (
+        'sharaka_http_requests_total{method="GET",route="/v1/members/{member_id}",status="404"}'
+        in (await api.get("/metrics")).text
+    )
     assert (await api.get("/openapi.json")).json()["info"]["title"] == "Sharaka plans"
 
 
