@@ -111,12 +111,24 @@ async def get_input(input_id: UUID, rt: RT) -> dict[str, Any]:
 
 
 @router.get("/inputs/{input_id}/replies", tags=["inputs"])
-async def replies(input_id: UUID, rt: RT) -> list[dict[str, Any]]:
+async def replies(
+    input_id: UUID,
+    rt: RT,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="`next_after` of the previous page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, Any]:
+    """The direct replies to an input, page by page in the order they came."""
     rows = await rt.pool.fetch(
-        f"SELECT {inputs.PUBLIC_COLUMNS} FROM inputs i WHERE i.parent_id = $1 ORDER BY i.seq LIMIT 1000",  # noqa: S608 (constant SQL fragments; values are parameters)
+        f"""SELECT {inputs.PUBLIC_COLUMNS} FROM inputs i WHERE i.parent_id = $1 AND i.seq > $2
+            ORDER BY i.seq LIMIT $3 + 1""",  # noqa: S608 (constant SQL fragments; values are parameters)
         input_id,
+        after,
+        limit,
     )
-    return [dict(r) for r in rows]
+    items = [dict(r) for r in rows[:limit]]
+    if not items and not await rt.pool.fetchval("SELECT true FROM inputs WHERE id = $1", input_id):
+        raise NotFound(f"submission or comment {input_id}")
+    return {"items": items, "next_after": items[-1]["seq"] if len(rows) > limit else None}
 
 
 @router.get("/inputs/{input_id}/moderation", tags=["moderation"])

@@ -288,6 +288,12 @@ async def test_inputs_and_every_refusal(env: Env) -> None:
             i["seq"] for i in page["items"]
         )
         assert {i["kind"] for i in page["items"]} == {"submission", "comment"}
+        # The thread under the first idea: person 2's reply and five official answers, two pages.
+        first = (await http.get(f"/v1/inputs/{sid}/replies", params={"limit": 4})).json()
+        rest = (await http.get(f"/v1/inputs/{sid}/replies", params={"after": first["next_after"]})).json()
+        assert (len(first["items"]), len(rest["items"]), rest["next_after"]) == (4, 2, None)
+        assert first["items"][0]["body"] == "Agreed" and all(i["parent_id"] == sid for i in rest["items"])
+        assert (await http.get(f"/v1/inputs/{uuid4()}/replies")).status_code == 404
         submissions = (await http.get(f"/v1/rounds/{rid}/inputs", params={"kind": "submission"})).json()
         assert len(submissions["items"]) == 2
         assert (await http.get(f"/v1/rounds/{uuid4()}/inputs")).status_code == 404
