@@ -6,7 +6,7 @@ Each service subclasses :class:`ServiceSettings` with its own ``env_prefix`` (``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,3 +69,12 @@ class ServiceSettings(BaseSettings):
     consumer_batch_timeout_ms: int = 20
     #: How long shutdown waits for in-flight messages before giving up.
     graceful_timeout_s: float = 20.0
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> Self:
+        """A service's own settings from what the runtime holds: the same object when the service
+        was started with them, else (a tool starting a spec with bare ServiceSettings) the common
+        values plus this service's defaults."""
+        if isinstance(settings, cls):
+            return settings
+        return cls.model_validate(settings.model_dump())

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from services.consultation import reports, rounds
 from services.consultation.schemas import OfflineEventIn, RoundIn, RoundOut
-from services.consultation.settings import ConsultationSettings, consultation_settings
+from services.consultation.settings import ConsultationSettings
 from shared.auth import Principal, Role, require
 from shared.http import NotFound
 from shared.runtime import Runtime, runtime_of
@@ -26,7 +26,7 @@ Organiser = Annotated[Principal, Depends(require(Role.STAFF, Role.GOVERNMENT))]
 
 
 def settings_of(rt: Runtime) -> ConsultationSettings:
-    return consultation_settings(rt.settings)
+    return ConsultationSettings.of(rt.settings)
 
 
 class CommitmentSpaceOut(BaseModel):

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from services.consultation import forum
+from services.consultation.schemas import Text
 from shared.auth import Principal, Role, require
 from shared.events.consultation import MeetingPhase, Sector
 from shared.runtime import Runtime, runtime_of
@@ -30,18 +31,10 @@ Url = HttpUrl
 Attendees = Annotated[int, Field(ge=0, le=100_000)]
 
 
-def _no_nul(text: str) -> str:
-    """Postgres text cannot hold a NUL character: refuse it here as the field's fault (422)
-    rather than let the insert fail as a server error."""
-    if "\x00" in text:
-        raise ValueError("must not contain NUL characters")
-    return text
-
-
-#: A name: of the forum, of an organisation.
-Name = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_no_nul)]
+#: A name: of the forum, of an organisation (stored text: no control characters, not blank).
+Name = Annotated[Text, Field(max_length=300)]
 #: A paragraph: an agenda, a summary of the rules.
-Paragraph = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(_no_nul)]
+Paragraph = Annotated[Text, Field(max_length=5000)]
 
 
 class _In(BaseModel):

@@ -18,7 +18,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -198,6 +198,27 @@ def breakdown(profiles: Sequence[Profile], min_cell: int = 1) -> Breakdown:
         region=count(p.region for p in profiles),
         gender=count(p.gender for p in profiles),
     )
+
+
+# --- facts recorded after they happened ---------------------------------------------------------
+
+#: The earliest time zone (Line Islands, Kiribati) is UTC+14: no calendar anywhere is further ahead.
+_EARLIEST_ZONE = timedelta(hours=14)
+
+
+def latest_local_date(now: datetime) -> date:
+    """The latest calendar date anywhere on Earth at ``now``.
+
+    A government records a meeting on its own local date; in Samoa or Kiribati that date is a day
+    ahead of UTC's for part of the day. "Not in the future" therefore means not after this date,
+    or a forum there could not record today's meeting until the evening."""
+    return (now.astimezone(UTC) + _EARLIEST_ZONE).date()
+
+
+def check_not_future(day: date, field: str, now: datetime) -> None:
+    """Forums, seats and meetings are recorded as facts, after they happened."""
+    if day > latest_local_date(now):
+        raise RuleViolation("date_in_future", f"{field} must not be in the future", field)
 
 
 # --- the forum -------------------------------------------------------------------------------

@@ -25,14 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, TypeAlias
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.consultation import domain
-from services.consultation.domain import RuleViolation
+from services.consultation.domain import RuleViolation, check_not_future
+from services.consultation.domain import latest_local_date as latest_local_date  # re-exported
 from services.consultation.errors import forbidden, problem_for
 from services.consultation.settings import ConsultationSettings
 from shared.auth import Principal
@@ -48,8 +49,6 @@ from shared.uow import UnitOfWork, unit_of_work
 
 SERVICE = "consultation"
 OVERDUE_KIND = "forum_meeting_overdue"
-#: The earliest time zone (Line Islands, Kiribati) is UTC+14: no calendar anywhere is further ahead.
-_EARLIEST_ZONE = timedelta(hours=14)
 
 Row = dict[str, Any]
 #: Anything that runs a query: the pool (a read), or a connection (in a transaction).
@@ -57,21 +56,6 @@ Conn: TypeAlias = "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy[asyncpg
 
 
 # --- pure rules ----------------------------------------------------------------------------------
-
-
-def latest_local_date(now: datetime) -> date:
-    """The latest calendar date anywhere on Earth at ``now``.
-
-    A government records a meeting on its own local date; in Samoa or Kiribati that date is a day
-    ahead of UTC's for part of the day. "Not in the future" therefore means not after this date,
-    or a forum there could not record today's meeting until the evening."""
-    return (now.astimezone(UTC) + _EARLIEST_ZONE).date()
-
-
-def check_not_future(day: date, field: str, now: datetime) -> None:
-    """Forums, seats and meetings are recorded as facts, after they happened."""
-    if day > latest_local_date(now):
-        raise RuleViolation("date_in_future", f"{field} must not be in the future", field)
 
 
 def occurrence(forum_id: UUID, since: date) -> str:

@@ -108,10 +108,20 @@ async def _anchor(
     )
 
 
+def _count_in_window(now: str, window: str) -> str:
+    """The rate limiter's fixed window, as the tail of an ``INSERT INTO participants AS p``: find or
+    create the person's row and count one action (``now`` and ``window`` name the parameters)."""
+    expired = f"p.window_start <= {now} - {window}::interval"
+    return f"""ON CONFLICT (subject) DO UPDATE SET
+        window_start = CASE WHEN {expired} THEN {now} ELSE p.window_start END,
+        window_count = CASE WHEN {expired} THEN 1 ELSE p.window_count + 1 END
+    RETURNING id, window_start, window_count"""
+
+
 #: The round's row ``FOR KEY SHARE`` and, when the round takes input, the author's row found or
 #: created and this input counted in their window: one statement, one round trip. A round that is
 #: missing or not open leaves the author's row alone (the transaction is rolled back anyway).
-_ROUND_AND_AUTHOR = """
+_ROUND_AND_AUTHOR = f"""
 WITH r AS (
     SELECT plan_id, member_id, kind, commitment_id,
            CASE WHEN state = 'open' AND closes_at <= $4 THEN 'closed' ELSE state END AS state
@@ -119,24 +129,18 @@ WITH r AS (
 ), p AS (
     INSERT INTO participants AS p (id, subject, window_start, window_count)
     SELECT $2, $3, $4, 1 FROM r WHERE r.state = $6
-    ON CONFLICT (subject) DO UPDATE SET
-        window_start = CASE WHEN p.window_start <= $4 - $5::interval THEN $4 ELSE p.window_start END,
-        window_count = CASE WHEN p.window_start <= $4 - $5::interval THEN 1 ELSE p.window_count + 1 END
-    RETURNING id, window_start, window_count
+    {_count_in_window("$4", "$5")}
 )
 SELECT r.plan_id, r.member_id, r.kind, r.commitment_id, r.state,
        p.id AS author_id, p.window_start, p.window_count
 FROM r LEFT JOIN p ON true
-"""
+"""  # noqa: S608 (constant SQL fragments; values are parameters)
 
-#: Find or create a person's row and count one action in their fixed window.
-_COUNT_IN_WINDOW = """
+#: Count one action (a flag) of a person who need not have posted yet.
+_COUNT_IN_WINDOW = f"""
 INSERT INTO participants AS p (id, subject, window_start, window_count) VALUES ($1, $2, $3, 1)
-ON CONFLICT (subject) DO UPDATE SET
-    window_start = CASE WHEN p.window_start <= $3 - $4::interval THEN $3 ELSE p.window_start END,
-    window_count = CASE WHEN p.window_start <= $3 - $4::interval THEN 1 ELSE p.window_count + 1 END
-RETURNING id, window_start, window_count
-"""
+{_count_in_window("$3", "$4")}
+"""  # noqa: S608 (constant SQL fragments; values are parameters)
 
 #: The input and its event's outbox row in one statement: the outbox row is written only when the
 #: input is (not for a duplicate, which the unique index turns away).
@@ -266,7 +270,9 @@ async def _log(
     public_reason: str | None = None,
     note: str | None = None,
     visible: bool,
+    publish: bool = True,
 ) -> None:
+    """Write the action in the audit log and, unless ``publish`` is false, announce it."""
     await uow.conn.execute(
         """INSERT INTO moderation_log (input_id, action, actor, public_reason, note, at)
            VALUES ($1, $2, $3, $4, $5, $6)""",
@@ -277,6 +283,8 @@ async def _log(
         note,
         now,
     )
+    if not publish:
+        return
     uow.publish(
         CommentModerated(
             input_id=row["id"],
@@ -318,31 +326,11 @@ async def flag(
         if added != "INSERT 0 1":
             return {"id": input_id, "flags": row["flags"], "already_flagged": True}
         await uow.conn.execute("UPDATE inputs SET flags = flags + 1 WHERE id = $1", input_id)
-        await uow.conn.execute(
-            """INSERT INTO moderation_log (input_id, action, actor, note, at)
-               VALUES ($1, 'flagged', $2, $3, $4)""",
-            input_id,
-            who.subject,
-            body.reason,
-            now,
-        )
-        if row["flags"] == 0:
-            await _log_event_only(uow, row, now)
+        await _log(
+            uow, row, who, ModerationAction.FLAGGED, now,
+            note=body.reason, visible=not row["hidden"], publish=row["flags"] == 0,
+        )  # fmt: skip
     return {"id": input_id, "flags": row["flags"] + 1, "already_flagged": False}
-
-
-async def _log_event_only(uow: UnitOfWork, row: asyncpg.Record, now: datetime) -> None:
-    uow.publish(
-        CommentModerated(
-            input_id=row["id"],
-            input_kind=InputKind(row["kind"]),
-            round_id=row["round_id"],
-            plan_id=row["plan_id"],
-            action=ModerationAction.FLAGGED,
-            visible=not row["hidden"],
-            moderated_at=now,
-        )
-    )
 
 
 async def hide(pool: asyncpg.Pool, who: Principal, input_id: UUID, body: HideIn) -> Row:

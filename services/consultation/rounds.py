@@ -9,14 +9,20 @@ holds the row ``FOR KEY SHARE``: an input is either in the closed round's counts
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.consultation import reports
-from services.consultation.domain import RuleViolation, check_round_transition, check_schedule, notice
+from services.consultation.domain import (
+    RuleViolation,
+    check_not_future,
+    check_round_transition,
+    check_schedule,
+    notice,
+)
 from services.consultation.errors import forbidden, problem_for
 from services.consultation.schemas import OfflineEventIn, RoundIn
 from shared.auth import Principal
@@ -267,8 +273,10 @@ async def record_offline_event(
         if row["state"] == RoundState.CANCELLED:
             raise problem_for(RuleViolation("round_cancelled", "the round was cancelled"))
         event_id = uuid4()
-        if body.held_on > datetime.now(UTC).date() + timedelta(days=1):
-            raise Unprocessable("held_on", "an offline event is recorded after it was held")
+        try:
+            check_not_future(body.held_on, "held_on", datetime.now(UTC))
+        except RuleViolation as rv:
+            raise problem_for(rv) from None
         by_sector = {k.value: v for k, v in body.by_sector.items()}
         if sum(by_sector.values()) > body.participants:
             raise Unprocessable("by_sector", "the sectors count more people than took part")

@@ -7,7 +7,7 @@ from services.consultation.api_forum import router as forum_router
 from services.consultation.api_inputs import router as inputs_router
 from services.consultation.api_responses import router as responses_router
 from services.consultation.handlers import handlers
-from services.consultation.settings import consultation_settings
+from services.consultation.settings import ConsultationSettings
 from services.consultation.timers import timer_loop
 from shared.events import topics
 from shared.kafka import TopicSpec
@@ -22,6 +22,6 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, inputs_router, responses_router, forum_router],
     background=[timer_loop],
-    handlers=lambda rt: handlers(consultation_settings(rt.settings)),
+    handlers=lambda rt: handlers(ConsultationSettings.of(rt.settings)),
     produces=[TopicSpec(topics.CONSULTATION)],
 )

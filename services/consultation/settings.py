@@ -43,11 +43,3 @@ class ConsultationSettings(ServiceSettings):
     #: In the breakdowns by stakeholder type, region and gender, a category with fewer people
     #: than this is folded into ``suppressed``, so that no one is singled out.
     participation_min_cell: int = Field(default=5, ge=1)
-
-
-def consultation_settings(settings: ServiceSettings) -> ConsultationSettings:
-    """The runtime holds the settings it was started with; a bare ServiceSettings (a tool
-    starting the spec by hand) gets the consultation defaults."""
-    if isinstance(settings, ConsultationSettings):
-        return settings
-    return ConsultationSettings.model_validate(settings.model_dump())

@@ -19,7 +19,7 @@ from prometheus_client import Counter
 
 from services.consultation import rounds
 from services.consultation.forum import emit_forum_overdue
-from services.consultation.settings import ConsultationSettings, consultation_settings
+from services.consultation.settings import ConsultationSettings
 from shared.leader import LeaderRunner, run_as_leader
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def timer_runner(pool: asyncpg.Pool, settings: ConsultationSettings) -> LeaderRu
 
 async def timer_loop(runtime: Runtime) -> None:
     """Background task of the consultation service; returns when ``runtime.stopping`` is set."""
-    settings = consultation_settings(runtime.settings)
+    settings = ConsultationSettings.of(runtime.settings)
     if not settings.timers_enabled:
         await runtime.stopping.wait()
         return

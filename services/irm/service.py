@@ -1,7 +1,6 @@
 """The IRM service as the runtime sees it."""
 
 from pathlib import Path
-from typing import cast
 
 from services.irm.api import router
 from services.irm.handlers import make_handlers
@@ -16,6 +15,6 @@ SPEC = ServiceSpec(
     description="Independent Reporting Mechanism: reviews of action plans and their deadlines.",
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
-    handlers=lambda rt: make_handlers(cast(IrmSettings, rt.settings).apr_due_months),
+    handlers=lambda rt: make_handlers(IrmSettings.of(rt.settings).apr_due_months),
     produces=[TopicSpec(topics.IRM)],
 )

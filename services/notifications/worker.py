@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -116,7 +116,7 @@ class DeliveryWorker:
 
 async def delivery_loop(runtime: Runtime) -> None:
     """Background task: wake on NOTIFY from new deliveries, poll as a fallback."""
-    settings = cast(NotificationsSettings, runtime.settings)
+    settings = NotificationsSettings.of(runtime.settings)
     worker = DeliveryWorker(runtime.pool, settings, Mailer(settings))
     wake = asyncio.Event()
     listener: asyncpg.Connection | None = None

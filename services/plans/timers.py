@@ -57,7 +57,6 @@ from shared.events.base import Event
 from shared.events.plans import MilestoneOverdue, NextPlanOverdue, PlanState, RepositoryStale
 from shared.leader import LeaderRunner, run_as_leader
 from shared.logging import get_logger
-from shared.settings import ServiceSettings
 from shared.uow import unit_of_work
 
 if TYPE_CHECKING:
@@ -396,17 +395,9 @@ class TimerRunner(LeaderRunner):
         )
 
 
-def _plans_settings(settings: ServiceSettings) -> PlansSettings:
-    """The runtime holds the settings it was started with; a bare ServiceSettings (a tool starting
-    the spec by hand) gets the timers' defaults."""
-    if isinstance(settings, PlansSettings):
-        return settings
-    return PlansSettings.model_validate(settings.model_dump())
-
-
 async def timer_loop(runtime: Runtime) -> None:
     """Background task of the plans service; returns when ``runtime.stopping`` is set."""
-    settings = _plans_settings(runtime.settings)
+    settings = PlansSettings.of(runtime.settings)
     if not settings.timers_enabled:
         await runtime.stopping.wait()
         return

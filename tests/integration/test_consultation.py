@@ -753,3 +753,24 @@ async def test_a_round_past_its_closing_time_refuses_input_even_before_the_timer
             return (await http.get(f"/v1/rounds/{rnd['id']}")).json()["state"] == "closed"
 
         await eventually(closed, timeout=5)
+
+
+async def test_the_timers_wake_for_a_round_scheduled_while_they_sleep(env: Env) -> None:
+    """With a 60 s interval, only the NOTIFY sent by scheduling (and the runner's sleep until the
+    next due round) can open and close a round within seconds."""
+    async with running(SPEC, settings(env, timers_interval_s=60)) as svc, client(svc) as http:
+        plan_id, _ = await seed_plan(env, svc)
+        await asyncio.sleep(1.0)  # the runner has made its first pass and sleeps, nothing being due
+        r = await http.post(f"/v1/plans/{plan_id}/rounds", headers=GOV,
+                            json={"kind": "ideas", "title": "Soon", **window(1, 2)})  # fmt: skip
+        rid = r.json()["id"]
+
+        async def state() -> str:
+            return str((await http.get(f"/v1/rounds/{rid}")).json()["state"])
+
+        await eventually(lambda: _is(state, "open"), timeout=5)
+        await eventually(lambda: _is(state, "closed"), timeout=6)
+
+
+async def _is(get: Any, expected: str) -> bool:
+    return bool(await get() == expected)
