@@ -42,7 +42,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -70,20 +69,17 @@ from bench.consultation_setup import (
     open_round,
     run_wrk,
     seed_plan,
-    wait_quiet,
-    write_report,
 )
 from bench.e2e import PySpy, percentile, summarize
+from bench.harness import REPO, run_main
 from devstack.kafka import KafkaNode
 from devstack.postgres import PostgresCluster
-from devstack.throwaway import infrastructure
 from shared.auth import DEV_SECRET, mint_token
 from shared.events import topics
 from shared.events.consultation import Alignment, AnchorType, CommentAdded
 from shared.events.envelope import Envelope
 from shared.kafka import TopicSpec, ensure_topics, make_producer
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET_PER_S = 500.0
 COMMENTS_ROUTE = "/v1/rounds/{round_id}/comments"
 RAW_TOPIC = "bench.raw.comments"
@@ -855,15 +851,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.rate = args.rate or [200.0]
 
-    background = wait_quiet(args.wait_quiet)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sharaka-bench-comments-") as tmp:
-        log("starting Kafka and PostgreSQL")
-        with infrastructure(Path(tmp)) as (kafka, pg):
-            report = uvloop.run(bench(args, kafka, pg, Path(tmp)))
-    report["wall_s"] = round(time.monotonic() - started, 1)
-    report["machine"]["busy_cores_before_start"] = background
-    write_report(report, args.json, render)
+    run_main(
+        lambda kafka, pg, tmp: bench(args, kafka, pg, tmp),
+        name="comments",
+        json_path=args.json,
+        render=render,
+        wait_quiet_s=args.wait_quiet,
+        run=uvloop.run,
+    )
 
 
 if __name__ == "__main__":

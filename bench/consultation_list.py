@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -50,12 +49,10 @@ from bench.consultation_setup import (
     open_round,
     run_wrk,
     seed_plan,
-    wait_quiet,
-    write_report,
 )
+from bench.harness import run_main
 from devstack.kafka import KafkaNode
 from devstack.postgres import PostgresCluster
-from devstack.throwaway import infrastructure
 
 TARGET_P99_MS = 50.0
 TARGET_LIMIT = 50
@@ -347,15 +344,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=RESULTS / "consultation_list-latest.json")
     args = parser.parse_args(argv)
 
-    background = wait_quiet(args.wait_quiet)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sharaka-bench-list-") as tmp:
-        log("starting Kafka and PostgreSQL")
-        with infrastructure(Path(tmp)) as (kafka, pg):
-            report = uvloop.run(bench(args, kafka, pg, Path(tmp)))
-    report["wall_s"] = round(time.monotonic() - started, 1)
-    report["machine"]["busy_cores_before_start"] = background
-    write_report(report, args.json, render)
+    run_main(
+        lambda kafka, pg, tmp: bench(args, kafka, pg, tmp),
+        name="list",
+        json_path=args.json,
+        render=render,
+        wait_quiet_s=args.wait_quiet,
+        run=uvloop.run,
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +23,9 @@ from typing import Any
 
 import httpx
 
-from bench.e2e import CpuMeter, CpuSnapshot, _one, _tree, code_identity, log
-from bench.plans_read import QUANTILES, WRK_LUA, LoadResult, merged_percentile
+from bench.e2e import CpuMeter, CpuSnapshot, _one, _tree, code_identity
+from bench.harness import REPO, RESULTS, log
+from bench.plans_read import QUANTILES, WRK_LUA, LoadResult, wrk_result
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
@@ -36,8 +37,6 @@ from shared.events.envelope import Envelope
 from shared.events.plans import CommitmentAdded, PlanCreated
 from shared.kafka import make_producer
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 PREFIX = "CONSULTATION_"
 #: Set for the service whatever the environment says: they point at this run's infrastructure.
 _INFRA_KEYS = ("DATABASE_URL", "KAFKA_BOOTSTRAP", "KAFKA_TOPIC_PREFIX", "HTTP_PORT", "HTTP_HOST")
@@ -60,8 +59,6 @@ __all__ = [
     "open_round",
     "run_wrk",
     "seed_plan",
-    "wait_quiet",
-    "write_report",
 ]
 
 
@@ -257,21 +254,7 @@ def run_wrk(
         end_ns = time.time_ns()
         for script in scripts:
             script.unlink(missing_ok=True)
-    n = sum(int(r["requests"]) for r in runs)
-    tables = [(int(r["requests"]), [(float(p), lat / 1000) for p, lat in r["quantiles"]]) for r in runs]
-    result = LoadResult(
-        client=f"wrk -c{per}" + (f" x {len(jobs)} processes" if len(jobs) > 1 else ""),
-        requests=n,
-        seconds=max(r["duration_us"] for r in runs) / 1e6,
-        errors=sum(int(r["errors"]) + int(r["non_2xx"]) for r in runs),
-        p50_ms=merged_percentile(tables, 50),
-        p90_ms=merged_percentile(tables, 90),
-        p99_ms=merged_percentile(tables, 99),
-        max_ms=max(r["max_us"] for r in runs) / 1000,
-        mean_ms=sum(r["mean_us"] * int(r["requests"]) for r in runs) / n / 1000 if n else float("nan"),
-        bytes_per_response=sum(int(r["bytes"]) for r in runs) // n if n else 0,
-        client_cpu_s=cpu_s,
-    )
+    result = wrk_result(runs, per, cpu_s)
     return WrkRun(
         result=result,
         start_ns=start_ns,
@@ -303,20 +286,6 @@ def add_process(meter: CpuMeter, name: str, pid: int) -> None:
 
 
 # --- run set-up and report -------------------------------------------------------------------
-def wait_quiet(seconds: float) -> float:
-    """Wait up to ``seconds`` for the machine to be idle; the load seen before we start."""
-    from bench.plans_read import machine_busy_cores
-
-    background = machine_busy_cores()
-    deadline = time.monotonic() + seconds
-    while background > 0.3 and time.monotonic() < deadline:
-        log(f"machine busy ({background} cores before we start); waiting for it to calm down")
-        background = machine_busy_cores(5)
-    if background > 0.3:
-        log(f"WARNING: {background} cores already busy before the benchmark: numbers will be skewed")
-    return background
-
-
 def machine_facts(kafka: KafkaNode, pg: PostgresCluster) -> dict[str, Any]:
     from bench.plans_read import machine_info
 
@@ -329,13 +298,3 @@ def machine_facts(kafka: KafkaNode, pg: PostgresCluster) -> dict[str, Any]:
         }
     facts["wrk_on_path"] = shutil.which("wrk") is not None
     return facts
-
-
-def write_report(report: dict[str, Any], path: Path, render: Callable[[dict[str, Any]], str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_json = path.with_name(path.name + ".tmp")
-    tmp_json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp_json, path)
-    print(render(report))
-    shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-    print(f"\n(whole run {report.get('wall_s', '?')}s; JSON in {shown})")

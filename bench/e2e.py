@@ -19,7 +19,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -32,12 +31,12 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 
+from bench.harness import REPO, RESULTS, log, run_main
 from bench.raw_consumer import SENT_HEADER
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 from devstack.services import ServiceProcess
-from devstack.throwaway import infrastructure
 from services.irm.service import SPEC as IRM_SPEC
 from services.irm.settings import IrmSettings
 from services.plans.service import SPEC as PLANS_SPEC
@@ -49,8 +48,6 @@ from shared.kafka import TopicSpec, ensure_topics, make_producer
 from shared.logging import configure_logging
 from shared.uow import unit_of_work
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 T = TypeVar("T")
 
 #: Set for the services whatever the environment says: they point at this run's infrastructure.
@@ -79,10 +76,6 @@ def summarize(values_ms: Sequence[float]) -> dict[str, float]:
         "max": s[-1],
         "mean": sum(s) / len(s),
     }
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 async def poll_until(
@@ -178,10 +171,6 @@ def _machine_s() -> tuple[float, float, float]:
     return (user + nice + system + irq + softirq) / _CLK, (irq + softirq) / _CLK, steal / _CLK
 
 
-def _machine_busy_s() -> float:
-    return _machine_s()[0]
-
-
 def _all_procs() -> dict[int, tuple[str, float]]:
     out: dict[int, tuple[str, float]] = {}
     with contextlib.suppress(OSError):
@@ -267,13 +256,6 @@ def per_event_ms(cores: dict[str, float], wall_s: float, events: int) -> dict[st
     out = {k: round(v * wall_s / events * 1000, 3) for k, v in cores.items() if k not in skip}
     out["total (ours + irq)"] = round(sum(out.values()), 3)
     return out
-
-
-def machine_busy_cores(seconds: float = 2.0) -> float:
-    """Cores busy on the whole machine right now (another test run skews every number)."""
-    before = _machine_busy_s()
-    time.sleep(seconds)
-    return round((_machine_busy_s() - before) / seconds, 2)
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -1006,30 +988,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.profile and shutil.which("py-spy") is None:
         log("--profile: py-spy is not on PATH; running without profiles")
     configure_logging("bench", "WARNING")
-    background = machine_busy_cores()
-    if args.wait_quiet > 0:
-        deadline = time.monotonic() + args.wait_quiet
-        while background > 0.3 and time.monotonic() < deadline:
-            log(f"machine busy ({background} cores before we start); waiting for it to calm down")
-            background = machine_busy_cores(5)
-    if background > 0.3:
-        log(f"WARNING: {background} cores already busy before the benchmark: numbers will be skewed")
-
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sharaka-bench-") as tmp:
-        log("starting Kafka and PostgreSQL")
-        with infrastructure(Path(tmp)) as (kafka, pg):
-            log(f"infrastructure up in {time.monotonic() - started:.0f}s")
-            report = asyncio.run(bench(args, kafka, pg))
-    report["wall_s"] = round(time.monotonic() - started, 1)
-    report["machine"]["busy_cores_before_start"] = background
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    tmp_json = args.json.with_name(args.json.name + ".tmp")
-    tmp_json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp_json, args.json)
-    print(render(report))
-    shown = args.json.relative_to(REPO) if args.json.is_relative_to(REPO) else args.json
-    print(f"\n(whole run {report['wall_s']}s; JSON in {shown})")
+    run_main(
+        lambda kafka, pg, _tmp: bench(args, kafka, pg),
+        name="e2e",
+        json_path=args.json,
+        render=render,
+        wait_quiet_s=args.wait_quiet,
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -48,15 +47,13 @@ from typing import Any
 
 import httpx
 
+from bench.harness import REPO, RESULTS, _machine_busy_s, log, run_main
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
 from devstack.services import ServiceProcess
-from devstack.throwaway import infrastructure
 from shared.auth import DEV_SECRET, mint_token
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_RPS = 500.0
 TARGET_P99_MS = 50.0
 
@@ -112,24 +109,12 @@ OBJECTIVE = (
 
 
 # --- small utilities ---------------------------------------------------------------------------
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def percentile(sorted_values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile of an already sorted list."""
     if not sorted_values:
         return float("nan")
     rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
     return sorted_values[rank - 1]
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds the whole machine has been busy since boot (all cores)."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _process_cpu_s(pid: int) -> float:
@@ -153,12 +138,6 @@ def _children(ppid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
                 out.append(int(entry.name))
     return out
-
-
-def machine_busy_cores(seconds: float = 2.0) -> float:
-    before = _machine_busy_s()
-    time.sleep(seconds)
-    return round((_machine_busy_s() - before) / seconds, 2)
 
 
 class CpuMeter:
@@ -326,6 +305,26 @@ def merged_percentile(runs: Sequence[tuple[int, list[tuple[float, float]]]], pct
     return max(lat for _, table in runs for _, lat in table)
 
 
+def wrk_result(runs: Sequence[dict[str, Any]], per: int, cpu_s: float) -> LoadResult:
+    """One result from the JSON summaries of wrk processes run side by side (one per service
+    process, ``per`` connections each): counts add up, percentiles merge by request count."""
+    n = sum(int(r["requests"]) for r in runs)
+    tables = [(int(r["requests"]), [(float(p), lat / 1000) for p, lat in r["quantiles"]]) for r in runs]
+    return LoadResult(
+        client=f"wrk -c{per}" + (f" x {len(runs)} processes" if len(runs) > 1 else ""),
+        requests=n,
+        seconds=max(r["duration_us"] for r in runs) / 1e6,
+        errors=sum(int(r["errors"]) + int(r["non_2xx"]) for r in runs),
+        p50_ms=merged_percentile(tables, 50),
+        p90_ms=merged_percentile(tables, 90),
+        p99_ms=merged_percentile(tables, 99),
+        max_ms=max(r["max_us"] for r in runs) / 1000,
+        mean_ms=sum(r["mean_us"] * int(r["requests"]) for r in runs) / n / 1000 if n else float("nan"),
+        bytes_per_response=sum(int(r["bytes"]) for r in runs) // n if n else 0,
+        client_cpu_s=cpu_s,
+    )
+
+
 def run_wrk(
     urls: Sequence[str], seconds: float, connections: int, threads: int, script: Path, encoding: str
 ) -> LoadResult:
@@ -352,21 +351,7 @@ def run_wrk(
             if proc.returncode != 0 or line is None:
                 raise RuntimeError(f"wrk failed ({proc.returncode}):\n{text}")
             runs.append(json.loads(line.removeprefix("WRKJSON ")))
-    n = sum(int(r["requests"]) for r in runs)
-    tables = [(int(r["requests"]), [(float(p), lat / 1000) for p, lat in r["quantiles"]]) for r in runs]
-    return LoadResult(
-        client=f"wrk -c{per}" + (f" x {len(urls)} processes" if len(urls) > 1 else ""),
-        requests=n,
-        seconds=max(r["duration_us"] for r in runs) / 1e6,
-        errors=sum(int(r["errors"]) + int(r["non_2xx"]) for r in runs),
-        p50_ms=merged_percentile(tables, 50),
-        p90_ms=merged_percentile(tables, 90),
-        p99_ms=merged_percentile(tables, 99),
-        max_ms=max(r["max_us"] for r in runs) / 1000,
-        mean_ms=sum(r["mean_us"] * int(r["requests"]) for r in runs) / n / 1000 if n else float("nan"),
-        bytes_per_response=sum(int(r["bytes"]) for r in runs) // n if n else 0,
-        client_cpu_s=cpu_s,
-    )
+    return wrk_result(runs, per, cpu_s)
 
 
 def _python_worker(url: str, seconds: float, concurrency: int, encoding: str) -> dict[str, Any]:
@@ -634,28 +619,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=RESULTS / "plans-read-latest.json")
     args = parser.parse_args(argv)
 
-    background = machine_busy_cores()
-    deadline = time.monotonic() + args.wait_quiet
-    while background > 0.3 and time.monotonic() < deadline:
-        log(f"machine busy ({background} cores before we start); waiting for it to calm down")
-        background = machine_busy_cores(5)
-    if background > 0.3:
-        log(f"WARNING: {background} cores already busy before the benchmark: numbers will be skewed")
-
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sharaka-bench-read-") as tmp:
-        log("starting Kafka and PostgreSQL")
-        with infrastructure(Path(tmp)) as (kafka, pg):
-            report = asyncio.run(bench(args, kafka, pg, Path(tmp)))
-    report["wall_s"] = round(time.monotonic() - started, 1)
-    report["machine"]["busy_cores_before_start"] = background
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    tmp_json = args.json.with_name(args.json.name + ".tmp")
-    tmp_json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp_json, args.json)
-    print(render(report))
-    shown = args.json.relative_to(REPO) if args.json.is_relative_to(REPO) else args.json
-    print(f"\n(whole run {report['wall_s']}s; JSON in {shown})")
+    run_main(
+        lambda kafka, pg, tmp: bench(args, kafka, pg, tmp),
+        name="read",
+        json_path=args.json,
+        render=render,
+        wait_quiet_s=args.wait_quiet,
+    )
 
 
 if __name__ == "__main__":
