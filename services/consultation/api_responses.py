@@ -36,9 +36,14 @@ async def list_responses(round_id: UUID, rt: RT) -> list[dict[str, Any]]:
 async def coverage(round_id: UUID, rt: RT) -> dict[str, Any]:
     """How many inputs needing an answer got one, and the median time it took (hours)."""
     async with rt.pool.acquire() as conn:
-        f = await reports.compute(conn, round_id=round_id, min_cell=settings_of(rt).participation_min_cell)
-    keys = ("inputs_needing_response", "answered", "response_coverage", "median_response_hours")
-    return {"round_id": round_id} | {k: f[k] for k in keys}
+        c = await reports.round_coverage(conn, round_id)
+    return {
+        "round_id": round_id,
+        "inputs_needing_response": c.needing,
+        "answered": c.answered,
+        "response_coverage": c.ratio,
+        "median_response_hours": c.median_hours,
+    }
 
 
 @router.get("/rounds/{round_id}/response-table.json")

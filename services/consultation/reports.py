@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.consultation import forum
-from services.consultation.domain import InputFacts, Profile, breakdown, coverage
+from services.consultation.domain import Coverage, InputFacts, Profile, breakdown, coverage
 from shared.events.consultation import ParticipationReported
 from shared.http import NotFound
 from shared.uow import UnitOfWork
@@ -55,20 +55,12 @@ async def compute(
             FROM inputs WHERE {where} AND NOT official ORDER BY author_id, seq DESC""",  # noqa: S608 (constant SQL fragments; values are parameters)
         key,
     )
-    facts = await conn.fetch(
-        f"""SELECT i.created_at, i.hidden, i.official, r.published_at AS answered_at
-            FROM inputs i
-            LEFT JOIN response_inputs ri ON ri.input_id = i.id
-            LEFT JOIN responses r ON r.id = ri.response_id
-            WHERE i.{where}""",  # noqa: S608 (constant SQL fragments; values are parameters)
-        key,
-    )
     offline = await conn.fetchrow(
         f"""SELECT count(*) AS events, coalesce(sum(participants), 0) AS participants
             FROM offline_events WHERE {where}""",  # noqa: S608 (constant SQL fragments; values are parameters)
         key,
     )
-    cov = coverage(InputFacts(f["created_at"], f["hidden"], f["official"], f["answered_at"]) for f in facts)
+    cov = await _coverage(conn, where, key)
     meetings, implementation = await forum.meeting_counts(conn, plan["plan_id"])
     return {
         "scope": scope,
@@ -93,6 +85,25 @@ async def compute(
         "forum_meetings": meetings,
         "implementation_meetings": implementation,
     }
+
+
+async def _coverage(conn: Any, where: str, key: UUID) -> Coverage:
+    facts = await conn.fetch(
+        f"""SELECT i.created_at, i.hidden, i.official, r.published_at AS answered_at
+            FROM inputs i
+            LEFT JOIN response_inputs ri ON ri.input_id = i.id
+            LEFT JOIN responses r ON r.id = ri.response_id
+            WHERE i.{where}""",  # noqa: S608 (constant SQL fragments; values are parameters)
+        key,
+    )
+    return coverage(InputFacts(f["created_at"], f["hidden"], f["official"], f["answered_at"]) for f in facts)
+
+
+async def round_coverage(conn: Any, round_id: UUID) -> Coverage:
+    """Only the response figures of a round (one query, not the whole report)."""
+    if not await conn.fetchval("SELECT true FROM rounds WHERE id = $1", round_id):
+        raise NotFound(f"round {round_id}")
+    return await _coverage(conn, "round_id = $1", round_id)
 
 
 async def publish(uow: UnitOfWork, figures: dict[str, Any]) -> ParticipationReported:
