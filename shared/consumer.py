@@ -42,7 +42,7 @@ from shared.uow import UnitOfWork, unit_of_work
 log = get_logger(__name__)
 tracer = trace.get_tracer("sharaka.consumer")
 
-Handler = Callable[[UnitOfWork, Received], Awaitable[None]]
+Handler = Callable[[UnitOfWork, Received], Awaitable[None]]  # see shared.reactions
 
 #: Errors that mean "the platform is unwell", not "this message is bad".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -81,8 +81,10 @@ class EventConsumer:
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
         topic_prefix: str = "",
+        uow_class: type[UnitOfWork] = UnitOfWork,
     ) -> None:
         self.service = service
+        self._uow_class = uow_class
         self.prefix = topic_prefix
         self.group_id = f"{topic_prefix}sharaka-{service}"
         self.dead_letter_topic = topic_prefix + dead_letter_topic(service)
@@ -188,7 +190,7 @@ class EventConsumer:
             work.append((record, received, self._handlers.get(type(received.event))))
         started = time.perf_counter()
         outcomes: list[tuple[str, str]] = []
-        async with unit_of_work(self._pool, self.service) as uow:
+        async with unit_of_work(self._pool, self.service, self._uow_class) as uow:
             wanted = [(r, rc) for r, rc, h in work if h is not None]
             fresh = await uow.claim_many(
                 self.group_id,
@@ -242,7 +244,7 @@ class EventConsumer:
             attempt += 1
             started = time.perf_counter()
             try:
-                async with unit_of_work(self._pool, self.service) as uow:
+                async with unit_of_work(self._pool, self.service, self._uow_class) as uow:
                     fresh = await uow.claim(
                         self.group_id,
                         received.id,

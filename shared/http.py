@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import metrics
+from shared import errors, metrics
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -93,6 +93,30 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
         body["errors"] = problem.errors
     body.update(problem.extra)
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def problem_for(err: errors.DomainError) -> Problem:
+    """The one mapping of domain refusals to HTTP answers (see :mod:`shared.errors`)."""
+    if isinstance(err, errors.RuleViolation):
+        if err.field:
+            return Problem(
+                422,
+                "Unprocessable Content",
+                err.message,
+                errors=[{"field": err.field, "message": err.message}],
+                extra={"rule": err.rule},
+            )
+        return Conflict(err.message, rule=err.rule)
+    if isinstance(err, errors.Invalid):
+        fields = [{"field": f, "message": m} for f, m in err.errors]
+        return Problem(422, "Unprocessable Content", err.message, errors=fields)
+    if isinstance(err, errors.NotFound):
+        return Problem(404, "Not Found", err.message)
+    if isinstance(err, errors.Forbidden):
+        return Problem(403, "Forbidden", err.message)
+    if isinstance(err, errors.RateLimited):
+        return Problem(429, "Too Many Requests", err.message, headers={"Retry-After": str(err.retry_after_s)})
+    return Problem(400, "Bad Request", err.message)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -237,6 +261,10 @@ def create_app(
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc)
+
+    @app.exception_handler(errors.DomainError)
+    async def on_domain_error(request: Request, exc: errors.DomainError) -> JSONResponse:
+        return problem_response(request, problem_for(exc))
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

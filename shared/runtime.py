@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
 from shared.auth import Authenticator
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import EventConsumer
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate, pending_migrations
 from shared.events.base import Event
 from shared.events.topics import dead_letter_topic
@@ -34,13 +35,16 @@ from shared.http import create_app
 from shared.kafka import TopicSpec, ensure_topics, make_broker, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay, update_backlog_metrics
+from shared.reactions import Handler, Reactions
 from shared.settings import ServiceSettings
 from shared.telemetry import configure_telemetry
+from shared.uow import UnitOfWork, unit_of_work
 
 log = get_logger(__name__)
 
 BackgroundTask = Callable[["Runtime"], Awaitable[None]]
-HandlerFactory = Callable[["Runtime"], Mapping[type[Event], Handler]]
+#: The service's reactions to other services' events, built once the runtime (settings) exists.
+ReactionsFactory = Callable[["Runtime"], "Reactions[Any] | Mapping[type[Event], Handler]"]
 
 
 @dataclass
@@ -52,7 +56,10 @@ class ServiceSpec:
     description: str
     migrations: Path
     routers: Sequence[APIRouter] = ()
-    handlers: HandlerFactory | None = None
+    reactions: ReactionsFactory | None = None
+    #: The service's unit of work (its repositories on one transaction); use cases, reactions and
+    #: timers all get one of these.
+    uow: type[UnitOfWork] = UnitOfWork
     #: Topics this service publishes to (created when missing).
     produces: Sequence[TopicSpec] = ()
     #: Long-running loops of the service (e.g. delivery workers); they get the runtime and must
@@ -93,7 +100,7 @@ class Runtime:
         await migrate(self.pool, self.migrations())
         self._migrated = True
 
-        handlers = dict(self.spec.handlers(self)) if self.spec.handlers else {}
+        handlers = self._handlers()
         consumed = sorted({m.topic for m in handlers})
         topics = [
             *self.spec.produces,
@@ -132,6 +139,7 @@ class Runtime:
                 backoff_initial_s=s.consumer_backoff_initial_s,
                 backoff_max_s=s.consumer_backoff_max_s,
                 topic_prefix=s.kafka_topic_prefix,
+                uow_class=self.spec.uow,
             )
             self.consumer.attach(
                 self.broker,
@@ -144,6 +152,18 @@ class Runtime:
             self._spawn(task(self), getattr(task, "__name__", "background"))
         self._spawn(self._metrics_loop(), "metrics")
         log.info("service started", topics_consumed=consumed)
+
+    def _handlers(self) -> dict[type[Event], Handler]:
+        if self.spec.reactions is None:
+            return {}
+        made = self.spec.reactions(self)
+        return dict(made.handlers if isinstance(made, Reactions) else made)
+
+    @asynccontextmanager
+    async def uow(self) -> AsyncIterator[Any]:
+        """A unit of work of this service's kind (``spec.uow``), committed on a clean exit."""
+        async with unit_of_work(self.pool, self.name, self.spec.uow) as uow:
+            yield uow
 
     async def stop(self) -> None:
         self.stopping.set()

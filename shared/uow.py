@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -18,6 +19,13 @@ from opentelemetry import propagate
 
 from shared.events.base import Event
 from shared.events.envelope import Envelope
+
+
+class EventSink(Protocol):
+    """What a use case needs of a unit of work besides its repositories: a place to hand the
+    events its change caused. Every service's unit-of-work interface extends this."""
+
+    def publish(self, event: Event, *, time: datetime | None = None) -> object: ...
 
 
 @dataclass(slots=True)
@@ -50,6 +58,11 @@ def outbox_row(event: Event, service: str) -> tuple[object, ...]:
 
 @dataclass
 class UnitOfWork:
+    """The Postgres side of one transaction. A service subclasses it to add its repositories
+    (``uow.plans``, ``uow.reviews``…) built on ``conn`` in ``__post_init__``; use cases see only
+    the service's unit-of-work *interface* (a Protocol in its ``store.py``), so unit tests run
+    them against in-memory repositories instead."""
+
     conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection
     service: str
     _pending: list[_Pending] = field(default_factory=list)
@@ -126,9 +139,13 @@ class UnitOfWork:
         self._pending.clear()
 
 
+U = TypeVar("U", bound=UnitOfWork)
+
+
 @asynccontextmanager
-async def unit_of_work(pool: asyncpg.Pool, service: str) -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(pool: asyncpg.Pool, service: str, cls: type[U] = UnitOfWork) -> AsyncIterator[U]:  # type: ignore[assignment]
+    """One transaction: commit the change and its outbox rows together, or neither."""
     async with pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, service)
+        uow = cls(conn, service)
         yield uow
         await uow.flush()

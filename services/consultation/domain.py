@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 
 from shared.events.consultation import Breakdown, RoundState
-from shared.rules import RuleViolation as RuleViolation  # re-exported: the rules raise it
+from shared.errors import RuleViolation as RuleViolation  # re-exported: the rules raise it
 
 # --- rounds ------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.http import Problem
-from shared.rules import problem_for as problem_for  # re-exported for the use cases
+from shared.http import problem_for as problem_for  # re-exported for the use cases
 
 
 def forbidden(what: str) -> Problem:

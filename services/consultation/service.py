@@ -22,6 +22,6 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, inputs_router, responses_router, forum_router],
     background=[timer_loop],
-    handlers=lambda rt: handlers(ConsultationSettings.of(rt.settings)),
+    reactions=lambda rt: handlers(ConsultationSettings.of(rt.settings)),
     produces=[TopicSpec(topics.CONSULTATION)],
 )

@@ -9,14 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from services.irm import queries
 from shared.events.irm import ReviewKind
 from shared.http import NotFound
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 RT = Annotated[Runtime, Depends(runtime_of)]
-
-_COLUMNS = "id, plan_id, member_id, kind, state, opened_on, due_date, scheduled_at"
 
 
 class ReviewOut(BaseModel):
@@ -37,20 +36,12 @@ async def list_reviews(
     member_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReviewOut]:
-    rows = await rt.pool.fetch(
-        f"""SELECT {_COLUMNS} FROM reviews
-            WHERE ($1::uuid IS NULL OR plan_id = $1) AND ($2::uuid IS NULL OR member_id = $2)
-            ORDER BY due_date, id LIMIT $3""",  # noqa: S608  (constant column list, values bound)
-        plan_id,
-        member_id,
-        limit,
-    )
-    return [ReviewOut(**dict(r)) for r in rows]
+    return [ReviewOut(**r) for r in await queries.reviews(rt.pool, plan_id, member_id, limit)]
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut)
 async def get_review(review_id: UUID, rt: RT) -> ReviewOut:
-    row = await rt.pool.fetchrow(f"SELECT {_COLUMNS} FROM reviews WHERE id = $1", review_id)  # noqa: S608
+    row = await queries.review(rt.pool, review_id)
     if row is None:
         raise NotFound(f"review {review_id}")
-    return ReviewOut(**dict(row))
+    return ReviewOut(**row)

@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from services.irm.api import router
-from services.irm.handlers import make_handlers
+from services.irm.reactions import reactions
 from services.irm.settings import IrmSettings
+from services.irm.store import PgIrmUnitOfWork
 from shared.events import topics
 from shared.kafka import TopicSpec
 from shared.runtime import ServiceSpec
@@ -15,6 +16,7 @@ SPEC = ServiceSpec(
     description="Independent Reporting Mechanism: reviews of action plans and their deadlines.",
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
-    handlers=lambda rt: make_handlers(IrmSettings.of(rt.settings).apr_due_months),
+    reactions=lambda rt: reactions(IrmSettings.of(rt.settings)),
+    uow=PgIrmUnitOfWork,
     produces=[TopicSpec(topics.IRM)],
 )

@@ -15,7 +15,7 @@ SPEC = ServiceSpec(
     description="Tells participants by e-mail (and SMS) when something concerning them happens.",
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
-    handlers=lambda _rt: HANDLERS,
+    reactions=lambda _rt: HANDLERS,
     produces=[TopicSpec(topics.NOTIFICATIONS)],
     background=[delivery_loop],
 )

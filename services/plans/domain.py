@@ -16,7 +16,7 @@ from shared.events.plans import (
     MilestoneStatus,
     PlanState,
 )
-from shared.rules import RuleViolation as RuleViolation  # re-exported: the rules raise it
+from shared.errors import RuleViolation as RuleViolation  # re-exported: the rules raise it
 
 # --- action plans ---------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from shared.http import Problem
-from shared.rules import problem_for as problem_for  # re-exported for the use cases
+from shared.http import problem_for as problem_for  # re-exported for the use cases
 
 
 def forbidden(member_id: UUID) -> Problem:

@@ -19,6 +19,6 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, public_router, data_router],
     background=[timer_loop],
-    handlers=lambda _rt: HANDLERS,
+    reactions=lambda _rt: HANDLERS,
     produces=[TopicSpec(topics.PLANS), TopicSpec(topics.PLANS_CONTACTS, compacted=True)],
 )

@@ -1,0 +1,49 @@
+"""The IRM's repositories: the only write-side SQL of the service.
+
+``IrmUnitOfWork`` is the interface use cases see; :class:`PgIrmUnitOfWork` is the Postgres one
+(the runtime builds it for HTTP requests, reactions and timers); unit tests use an in-memory one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.irm.domain import Review, SubmittedPlan
+from shared.uow import EventSink, UnitOfWork
+
+
+class Reviews(Protocol):
+    async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> None:
+        """Store a new review and what it reviews (the plan as last submitted)."""
+
+
+class IrmUnitOfWork(EventSink, Protocol):
+    reviews: Reviews
+
+
+class PgReviews:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._conn = uow.conn
+
+    async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> None:
+        # Hot path (every submitted plan): both rows in one statement, one round trip.
+        await self._conn.execute(
+            """WITH seen AS (
+                   INSERT INTO plans_seen (plan_id, member_id, title, start_date, end_date, submitted_at)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (plan_id) DO UPDATE SET submitted_at = EXCLUDED.submitted_at)
+               INSERT INTO reviews (id, plan_id, member_id, kind, state, opened_on, due_date, scheduled_at)
+               VALUES ($7, $1, $2, $8, $9, $10, $11, $12)""",
+            plan.plan_id, plan.member_id, plan.title, plan.start_date, plan.end_date, plan.submitted_at,
+            review.id, review.kind.value, review.state, review.opened_on, review.due_date,
+            review.scheduled_at,
+        )  # fmt: skip
+
+
+@dataclass
+class PgIrmUnitOfWork(UnitOfWork):
+    reviews: PgReviews = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reviews = PgReviews(self)

@@ -1,0 +1,26 @@
+"""The IRM's unit of work in memory."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from services.irm.domain import Review, SubmittedPlan
+from tests.fakes.uow import FakeUnitOfWork
+
+
+class FakeReviews:
+    def __init__(self) -> None:
+        self.by_id: dict[UUID, Review] = {}
+        self.plans: dict[UUID, SubmittedPlan] = {}
+
+    async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> None:
+        if any(r.plan_id == review.plan_id and r.kind == review.kind for r in self.by_id.values()):
+            raise AssertionError("one review of each kind per plan (a unique key in Postgres)")
+        self.plans[plan.plan_id] = plan
+        self.by_id[review.id] = review
+
+
+class FakeIrmUnitOfWork(FakeUnitOfWork):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reviews = FakeReviews()
