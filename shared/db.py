@@ -15,13 +15,12 @@ from typing import Any
 
 import asyncpg
 
+from shared import locks
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
-#: Arbitrary, fixed: every service's migrator takes the same lock in its own database.
-_MIGRATION_LOCK = 0x5A4A_0001
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -78,7 +77,7 @@ async def migrate(pool: asyncpg.Pool, migrations: Sequence[Migration]) -> list[s
     """Apply what is missing; refuse to start when an applied file was edited afterwards."""
     applied_now: list[str] = []
     async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATIONS)
         try:
             await conn.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -104,7 +103,7 @@ async def migrate(pool: asyncpg.Pool, migrations: Sequence[Migration]) -> list[s
                 applied_now.append(m.id)
                 log.info("migration applied", migration=m.id)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+            await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATIONS)
     return applied_now
 
 

@@ -1,8 +1,9 @@
 """The outbox relay: publishes committed outbox rows to Kafka in id order, then marks them.
 
-* One active relay per service: the leader holds a Postgres advisory lock on a dedicated
-  connection; standbys retry. Several concurrent relays would interleave rows and break the
-  per-plan order subscribers rely on.
+* One active relay per service, elected by the platform's one leader loop
+  (:class:`shared.leader.LeaderRunner`, advisory lock on a dedicated connection); standbys
+  retry. Several concurrent relays would interleave rows and break the per-plan order
+  subscribers rely on.
 * It always reads *unpublished* rows, never ``id > last_seen``: a row whose transaction commits
   late (a lower id committed after a higher one) is still picked up on the next pass.
 * A crash between publish and mark republishes the batch: a duplicate, never a loss. Consumers
@@ -14,20 +15,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from shared import metrics
+from shared import locks, metrics
 from shared.events.envelope import CONTENT_TYPE, SPECVERSION, dataschema_uri
+from shared.leader import LeaderRunner
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-_RELAY_LOCK = 0x5A4A_0002
 
 _FETCH = """
 SELECT id, event_id, topic, key, event_type, source, event_time, payload, traceparent, tracestate
@@ -55,6 +54,8 @@ def record_headers(row: asyncpg.Record | dict[str, Any]) -> list[tuple[str, byte
 
 
 class OutboxRelay:
+    """Publishes the outbox under the platform's one leader loop (:mod:`shared.leader`)."""
+
     def __init__(
         self,
         *,
@@ -66,96 +67,64 @@ class OutboxRelay:
         retention_days: int = 7,
         topic_prefix: str = "",
         coalesce_s: float = 0.005,
+        drain_timeout_s: float = 10.0,
     ) -> None:
-        self._dsn = dsn
         self._pool = pool
         self._producer = producer
         self._batch_size = batch_size
-        self._poll = poll_interval_s
         self._retention_days = retention_days
         self._prefix = topic_prefix
-        self._coalesce = coalesce_s
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._lock_conn: asyncpg.Connection | None = None
-        self.is_leader = False
+        self._drain_timeout_s = drain_timeout_s
+        self._last_purge = -1e9
+        self._runner = LeaderRunner(
+            job="outbox-relay",
+            dsn=dsn,
+            lock_key=locks.OUTBOX_RELAY,
+            work=self._pass,
+            interval_s=poll_interval_s,
+            lock_retry_s=poll_interval_s * 5,
+            listen="outbox",
+            # Woken by the first commit of a burst: let the burst gather for a few ms, so one
+            # pass (one Kafka produce, one UPDATE) carries many rows instead of one.
+            settle_s=coalesce_s,
+            # On stop, publish what is already committed before the lock goes, so a rolling
+            # restart does not leave events waiting for the next leader's first poll.
+            final_pass=self._drain_at_shutdown,
+            # A pass runs for every burst of commits: prove the lock's session alive once a
+            # second, not once a pass (its loss is noticed at once by the termination listener).
+            verify_every_s=1.0,
+            on_leadership=lambda leader: metrics.RELAY_LEADER.set(1 if leader else 0),
+            log_passes=False,
+            trace_passes=False,
+        )
 
-    # --- the loop ---------------------------------------------------------------------------
-    async def run(self, drain_timeout_s: float = 10.0) -> None:
-        """Run until :meth:`stop`; survives Kafka and Postgres outages by retrying with back-off.
+    @property
+    def is_leader(self) -> bool:
+        return self._runner.is_leader
 
-        On stop, the leader publishes what is already committed before it lets go of the lock,
-        so a rolling restart does not leave events waiting for the next leader's first poll."""
-        backoff = 0.5
-        while not self._stopping.is_set():
-            try:
-                if not await self._become_leader():
-                    await self._sleep(self._poll * 5)
-                    continue
-                await self._lead()
-                backoff = 0.5
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:
-                if self._stopping.is_set():
-                    break
-                log.warning("outbox relay error; retrying", error=repr(exc), backoff_s=backoff)
-                await self._release()
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-        if self.is_leader:
-            try:
-                published = await self.drain(drain_timeout_s)
-                log.info("outbox drained at shutdown", published=published)
-            except Exception as exc:
-                log.warning("outbox not fully drained at shutdown", error=repr(exc))
-        await self._release()
+    async def run(self) -> None:
+        """Until :meth:`stop`; Kafka and Postgres outages are retried with back-off."""
+        await self._runner.run()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+        await self._runner.stop()
 
-    async def _become_leader(self) -> bool:
-        if self._lock_conn is None or self._lock_conn.is_closed():
-            self._lock_conn = await asyncpg.connect(self._dsn)
-        got = await self._lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK)
-        if got:
-            self.is_leader = True
-            metrics.RELAY_LEADER.set(1)
-            await self._lock_conn.add_listener("outbox", self._on_notify)
-            log.info("outbox relay is leader")
-        return bool(got)
-
-    async def _release(self) -> None:
-        self.is_leader = False
-        metrics.RELAY_LEADER.set(0)
-        if self._lock_conn is not None and not self._lock_conn.is_closed():
-            with contextlib.suppress(Exception):
-                await self._lock_conn.close(timeout=2)
-        self._lock_conn = None
-
-    def _on_notify(self, *_args: object) -> None:
-        self._wake.set()
-
-    async def _lead(self) -> None:
-        last_purge = 0.0
+    async def _pass(self, should_continue: Callable[[], bool]) -> dict[str, int]:
+        sent = 0
+        while should_continue():
+            n = await self.publish_once()
+            sent += n
+            if n < self._batch_size:
+                break
         loop = asyncio.get_running_loop()
-        while not self._stopping.is_set():
-            if self._lock_conn is None or self._lock_conn.is_closed():
-                raise ConnectionError("lost the relay lock connection")
-            self._wake.clear()
-            sent = await self.publish_once()
-            if loop.time() - last_purge > 3600:
-                await self._purge()
-                last_purge = loop.time()
-            if sent < self._batch_size:
-                await self._sleep(self._poll)
-                # Woken by the first commit of a burst: let the burst gather for a few ms, so
-                # one pass (one Kafka produce, one UPDATE) carries many rows instead of one.
-                if self._coalesce and not self._stopping.is_set():
-                    await asyncio.sleep(self._coalesce)
+        if loop.time() - self._last_purge > 3600:
+            await self._purge()
+            self._last_purge = loop.time()
+        return {"published": sent}
 
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+    async def _drain_at_shutdown(self) -> None:
+        published = await self.drain(self._drain_timeout_s)
+        log.info("outbox drained at shutdown", published=published)
 
     # --- one batch ----------------------------------------------------------------------------
     async def publish_once(self) -> int:

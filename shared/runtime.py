@@ -123,10 +123,9 @@ class Runtime:
             retention_days=s.relay_retention_days,
             topic_prefix=s.kafka_topic_prefix,
             coalesce_s=s.relay_coalesce_s,
+            drain_timeout_s=min(10.0, s.graceful_timeout_s),
         )
-        self._relay_task = asyncio.ensure_future(
-            self.relay.run(drain_timeout_s=min(10.0, s.graceful_timeout_s))
-        )
+        self._relay_task = asyncio.ensure_future(self.relay.run())
 
         self.broker = make_broker(s.kafka_bootstrap, f"sharaka-{self.name}", s.graceful_timeout_s, s)
         if handlers:
