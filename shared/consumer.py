@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,12 +37,12 @@ from shared.events.base import Event
 from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
 from shared.events.topics import dead_letter_topic
 from shared.logging import get_logger
+from shared.reactions import Handler
 from shared.uow import UnitOfWork, unit_of_work
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("sharaka.consumer")
 
-Handler = Callable[[UnitOfWork, Received], Awaitable[None]]  # see shared.reactions
 
 #: Errors that mean "the platform is unwell", not "this message is bad".
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (

@@ -277,7 +277,8 @@ class PlanImplementationStarted(_PlansEvent):
 
 
 class PlanEnded(_PlansEvent):
-    """The plan's implementation period is over: the IRM's results report clock starts."""
+    """The plan's implementation period is over. OGP's results report is due four months after
+    the plan's end; the IRM service does not schedule it from this event yet."""
 
     event_type: ClassVar[str] = "ogp.plans.plan_ended.v1"
     key_field: ClassVar[str] = "plan_id"
