@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from services.notifications import queries
 from shared.auth import Principal, Role, require
 from shared.runtime import Runtime, runtime_of
 
@@ -39,15 +40,4 @@ async def list_deliveries(
     status: str | None = Query(default=None, pattern="^(pending|sent|failed)$"),
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryOut]:
-    rows = await rt.pool.fetch(
-        """SELECT d.id, d.cause_event_id, d.template, d.channel, d.plan_id,
-                  coalesce(d.recipient_id, pc.contact_id) AS recipient_id, d.status, d.attempts,
-                  d.last_error, d.created_at, d.sent_at
-           FROM deliveries d LEFT JOIN plan_contacts pc ON pc.plan_id = d.plan_id
-           WHERE ($1::uuid IS NULL OR d.plan_id = $1) AND ($2::text IS NULL OR d.status = $2)
-           ORDER BY d.created_at DESC LIMIT $3""",
-        plan_id,
-        status,
-        limit,
-    )
-    return [DeliveryOut(**dict(r)) for r in rows]
+    return [DeliveryOut(**r) for r in await queries.deliveries(rt.pool, plan_id, status, limit)]

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 from services.notifications.api import router
-from services.notifications.handlers import HANDLERS
+from services.notifications.reactions import reactions
+from services.notifications.store import PgNotificationsUnitOfWork
 from services.notifications.worker import delivery_loop
 from shared.events import topics
 from shared.kafka import TopicSpec
@@ -15,7 +16,8 @@ SPEC = ServiceSpec(
     description="Tells participants by e-mail (and SMS) when something concerning them happens.",
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
-    reactions=lambda _rt: HANDLERS,
+    reactions=lambda _rt: reactions(),
+    uow=PgNotificationsUnitOfWork,
     produces=[TopicSpec(topics.NOTIFICATIONS)],
     background=[delivery_loop],
 )

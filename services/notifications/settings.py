@@ -1,4 +1,6 @@
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -25,3 +27,15 @@ class NotificationsSettings(ServiceSettings):
     delivery_backoff_max_s: float = 600.0
     delivery_poll_interval_s: float = 1.0
     delivery_batch_size: int = 20
+    #: How long a worker's claim on a batch keeps other replicas away from it. A worker that dies
+    #: mid-batch delays its deliveries by at most this; a message is not started unless it can
+    #: finish (``3 * smtp_timeout_s``) inside the lease.
+    delivery_lease_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Self:
+        if self.delivery_lease_s <= 3 * self.smtp_timeout_s:
+            raise ValueError(
+                "delivery_lease_s must exceed 3 * smtp_timeout_s (the longest one send may take)"
+            )
+        return self
