@@ -4,8 +4,9 @@ cursor-paginated lists of members, plans and commitments (with full-text search)
 Everything here is public: no point of contact's name, e-mail or phone leaves these routes; the
 lists and the plan page leave out even the contact's opaque id (the plan record keeps it, as it
 always had). Large answers are JSON built by PostgreSQL (see
-:mod:`services.plans.queries`) and returned as they are; the pydantic models below only document
-their shapes in the OpenAPI page.
+:mod:`services.plans.queries.json_sql`, where each shape is defined) and returned as they are; the
+pydantic models below only document those shapes in the OpenAPI page, and are checked at import
+to name the same keys in the same order.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from services.plans import queries, store
+from services.plans import queries
 from services.plans.queries import OgpValue
 from services.plans.schemas import MemberOut, PlanOut
 from shared.events.plans import CommitmentState, MemberKind, MemberStatus, PlanState, Strand
@@ -110,6 +111,20 @@ class PublicPlanPage(PublicPlan):
     commitments: list[PublicCommitmentWithMilestones]
 
 
+def _documents(model: type[BaseModel], keys: tuple[str, ...]) -> None:
+    """The model documents the JSON Postgres builds: the same keys, in the same order."""
+    if tuple(model.model_fields) != keys:
+        raise TypeError(f"{model.__name__} does not document the JSON it stands for: {keys}")
+
+
+_documents(MemberOut, queries.MEMBER_KEYS)
+_documents(PublicMilestone, queries.MILESTONE_KEYS)
+_documents(PublicCommitment, queries.COMMITMENT_KEYS)
+_documents(PublicCommitmentWithMilestones, (*queries.COMMITMENT_KEYS, "milestones"))
+_documents(PublicPlan, queries.PLAN_KEYS)
+_documents(PublicPlanPage, (*queries.PLAN_KEYS, "commitments"))
+
+
 class _Page(BaseModel):
     next_cursor: str | None = None
 
@@ -118,6 +133,7 @@ class MemberPage(_Page):
     items: list[MemberOut]
 
 
+# A page of the list of plans (the plan page is PublicPlanPage); the name is its OpenAPI schema's.
 class PlanPage(_Page):
     items: list[PublicPlan]
 
@@ -186,7 +202,7 @@ def _page(page: queries.Page) -> Response:
 
 @router.get("/plans/{plan_id}", response_model=PlanOut)
 async def get_plan(plan_id: UUID, rt: RT) -> PlanOut:
-    row = await store.get_plan(rt.pool, plan_id)
+    row = await queries.plan_record(rt.pool, plan_id)
     if row is None:
         raise NotFound(f"plan {plan_id}")
     return PlanOut(**row)
@@ -254,12 +270,7 @@ async def get_commitment(commitment_id: UUID, rt: RT) -> Response:
 
 @router.get("/plans/{plan_id}/documents")
 async def list_documents(plan_id: UUID, rt: RT) -> list[dict[str, Any]]:
-    rows = await rt.pool.fetch(
-        """SELECT id, type, title, url, language, published_on, created_at FROM documents
-           WHERE plan_id = $1 ORDER BY published_on DESC, created_at DESC""",
-        plan_id,
-    )
-    return [dict(r) for r in rows]
+    return await queries.plan_documents(rt.pool, plan_id)
 
 
 # --- lists --------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@ JSON, for anyone, without a token.
 
 Why it is shaped this way:
 
-* **Only public data.** Each dataset is an explicit column list over explicit SQL; contacts are
-  never joined and a plan's ``point_of_contact_id`` is left out, so no e-mail address, phone
-  number or contact name can leak through a new column by accident.
+* **Only public data.** Each dataset is an explicit column list (here) over explicit SQL
+  (:mod:`services.plans.queries.open_data`); contacts are never joined and a plan's
+  ``point_of_contact_id`` is left out, so no e-mail address, phone number or contact name can
+  leak through a new column by accident.
 * **Streaming.** Rows come from a server-side cursor inside one read-only REPEATABLE READ
   transaction (one consistent snapshot, constant memory) and go out in chunks of a few hundred
   rows, so a 50 MB export never sits in memory as one string.
@@ -29,7 +30,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.plans import store
+from services.plans import queries
 from shared.events.plans import Language
 
 Row = dict[str, Any]
@@ -37,8 +38,6 @@ Row = dict[str, Any]
 #: Languages of the multilingual texts, one column each (``title_en``, ``title_fr``...).
 LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar")
 assert set(LANGUAGES) == {lang.value for lang in Language}, "a new language needs its export columns"
-#: Rows fetched from the cursor at a time and written per chunk.
-CHUNK_ROWS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +50,9 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
+    """The columns of one dataset; its rows come from ``queries.EXPORT_SQL[name]``."""
+
     name: str
-    sql: str
     columns: tuple[Column, ...]
 
 
@@ -74,9 +74,6 @@ def _legacy(name: str, type_: str, meaning: str, key: str) -> Column:
 
 MEMBERS = Dataset(
     "members",
-    """SELECT id, name, kind, country_code, region, status, status_reason, status_changed_at,
-              source_key, created_at
-       FROM members ORDER BY name, id""",
     (
         _col("id", "uuid", "the member's id in Sharaka"),
         _col("name", "text", "country or locality"),
@@ -98,16 +95,6 @@ MEMBERS = Dataset(
 
 PLANS = Dataset(
     "plans",
-    """SELECT p.id, p.member_id, m.name AS member_name, p.action_plan_number, p.title, p.start_date,
-              p.end_date, p.length_years, p.strands, p.state,
-              (SELECT count(*) FROM commitments c
-                WHERE c.plan_id = p.id AND c.state <> 'withdrawn') AS commitment_count,
-              (SELECT coalesce(round(avg(c.progress), 1), 0) FROM commitments c
-                WHERE c.plan_id = p.id AND c.state <> 'withdrawn') AS progress,
-              p.submitted_at, p.implementation_started_at, p.refreshed_at, p.ended_at, p.closed_at,
-              p.source_key, p.created_at, p.updated_at
-       FROM plans p JOIN members m ON m.id = p.member_id
-       ORDER BY m.name, p.action_plan_number NULLS LAST, p.start_date, p.id""",
     (
         _col("id", "uuid", "the action plan's id"),
         _col("member_id", "uuid", "the member (see members)"),
@@ -136,9 +123,6 @@ PLANS = Dataset(
 
 COMMITMENTS = Dataset(
     "commitments",
-    f"""SELECT {store.COMMITMENT_COLUMNS}, m.name AS member_name, p.action_plan_number
-        FROM commitments c JOIN plans p ON p.id = c.plan_id JOIN members m ON m.id = c.member_id
-        ORDER BY m.name, p.action_plan_number NULLS LAST, p.start_date, p.id, c.number""",  # noqa: S608
     (
         _col("id", "uuid", "the commitment's id"),
         _col("source_key", "text", "OGP's Commitment Unique Identifier, for imported commitments"),
@@ -222,10 +206,6 @@ COMMITMENTS = Dataset(
 
 MILESTONES = Dataset(
     "milestones",
-    f"""SELECT {store.MILESTONE_COLUMNS}, c.member_id, c.source_key AS commitment_source_key,
-               c.number AS commitment_number
-        FROM milestones m JOIN commitments c ON c.id = m.commitment_id
-        ORDER BY m.plan_id, c.number, m.number""",  # noqa: S608
     (
         _col("id", "uuid", "the milestone's id"),
         _col("commitment_id", "uuid", "its commitment (see commitments)"),
@@ -249,6 +229,7 @@ MILESTONES = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (MEMBERS, PLANS, COMMITMENTS, MILESTONES)}
+assert set(DATASETS) == set(queries.EXPORT_SQL), "every dataset needs its SQL, and every SQL its columns"
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -279,26 +260,12 @@ def csv_value(value: Any) -> str:
 # --- streams --------------------------------------------------------------------------------
 
 
-async def records(pool: asyncpg.Pool, dataset: Dataset) -> AsyncIterator[list[Row]]:
-    """The dataset's rows in chunks, from a server-side cursor in one consistent snapshot."""
-    async with (
-        pool.acquire() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        cursor = await conn.cursor(dataset.sql)
-        while True:
-            chunk = await cursor.fetch(CHUNK_ROWS)
-            if not chunk:
-                return
-            yield [dict(r) for r in chunk]
-
-
 async def csv_stream(pool: asyncpg.Pool, dataset: Dataset) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([c.name for c in dataset.columns])
     yield buffer.getvalue().encode()
-    async for chunk in records(pool, dataset):
+    async for chunk in queries.export_rows(pool, dataset.name):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows([csv_value(c.get(r)) for c in dataset.columns] for r in chunk)
@@ -309,7 +276,7 @@ async def json_stream(pool: asyncpg.Pool, dataset: Dataset) -> AsyncIterator[byt
     """A JSON array, written one object per line so that it also reads well as text."""
     yield b"["
     first = True
-    async for chunk in records(pool, dataset):
+    async for chunk in queries.export_rows(pool, dataset.name):
         parts = []
         for r in chunk:
             obj = {c.name: json_value(c.get(r)) for c in dataset.columns}

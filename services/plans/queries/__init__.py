@@ -1,0 +1,43 @@
+"""The read side of the plans service: SQL that builds the public JSON, its pages and the
+open-data export. Only public data leaves here (never contact details); nothing here writes.
+
+* :mod:`.json_sql`: the public shapes (member, plan, commitment, milestone), each written once,
+  as the SQL that makes PostgreSQL build its JSON text, which the API returns as it is;
+* :mod:`.records`: single records (a plan, a commitment, a plan's commitments and documents);
+* :mod:`.plan_page`: the plan page and its cache, built once per version;
+* :mod:`.pagination`: keyset cursors, WHERE clauses and pages;
+* :mod:`.lists`: the filtered lists of members, plans and commitments, and the search;
+* :mod:`.open_data`: the export's SQL and its stream of rows.
+"""
+
+from services.plans.queries.json_sql import COMMITMENT_KEYS, MEMBER_KEYS, MILESTONE_KEYS, PLAN_KEYS
+from services.plans.queries.lists import OgpValue, list_commitments, list_members, list_plans
+from services.plans.queries.open_data import CHUNK_ROWS, EXPORT_SQL, export_rows
+from services.plans.queries.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
+from services.plans.queries.plan_page import PageCache, PageVersion, plan_page
+from services.plans.queries.records import commitment_json, plan_commitments_json, plan_documents, plan_record
+
+__all__ = [
+    "CHUNK_ROWS",
+    "COMMITMENT_KEYS",
+    "DEFAULT_LIMIT",
+    "EXPORT_SQL",
+    "MAX_LIMIT",
+    "MEMBER_KEYS",
+    "MILESTONE_KEYS",
+    "PLAN_KEYS",
+    "InvalidCursor",
+    "OgpValue",
+    "Page",
+    "PageCache",
+    "PageVersion",
+    "commitment_json",
+    "export_rows",
+    "list_commitments",
+    "list_members",
+    "list_plans",
+    "plan_commitments_json",
+    "plan_documents",
+    "plan_page",
+    "plan_record",
+]
