@@ -12,13 +12,12 @@ open-data export. Only public data leaves here (never contact details); nothing 
 
 from services.plans.queries.json_sql import COMMITMENT_KEYS, MEMBER_KEYS, MILESTONE_KEYS, PLAN_KEYS
 from services.plans.queries.lists import OgpValue, list_commitments, list_members, list_plans
-from services.plans.queries.open_data import CHUNK_ROWS, EXPORT_SQL, export_rows
-from services.plans.queries.pagination import DEFAULT_LIMIT, MAX_LIMIT, InvalidCursor, Page
-from services.plans.queries.plan_page import PageCache, PageVersion, plan_page
+from services.plans.queries.open_data import EXPORT_SQL, export_rows
+from services.plans.queries.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from services.plans.queries.plan_page import PageCache, plan_page
 from services.plans.queries.records import commitment_json, plan_commitments_json, plan_documents, plan_record
 
 __all__ = [
-    "CHUNK_ROWS",
     "COMMITMENT_KEYS",
     "DEFAULT_LIMIT",
     "EXPORT_SQL",
@@ -26,11 +25,9 @@ __all__ = [
     "MEMBER_KEYS",
     "MILESTONE_KEYS",
     "PLAN_KEYS",
-    "InvalidCursor",
     "OgpValue",
     "Page",
     "PageCache",
-    "PageVersion",
     "commitment_json",
     "export_rows",
     "list_commitments",
