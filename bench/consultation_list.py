@@ -36,21 +36,13 @@ import asyncpg
 import httpx
 import uvloop
 
-from bench.consultation_comments import TEXTS
-from bench.consultation_setup import (
-    RESULTS,
-    CpuMeter,
-    Service,
-    code_identity,
-    cpu_meter,
-    health_lua,
-    log,
-    machine_facts,
-    open_round,
-    run_wrk,
-    seed_plan,
-)
-from bench.harness import run_main
+from bench.consultation_setup import TEXTS, Service, cpu_meter, machine_facts, open_round, seed_plan
+from bench.lib import RESULTS, log
+from bench.lib.cpu import CpuMeter
+from bench.lib.harness import load_options, parse, parser, run_main
+from bench.lib.machine import code_identity
+from bench.lib.report import cores_cell
+from bench.lib.wrk import health_lua, run_wrk
 from devstack.kafka import KafkaNode
 from devstack.postgres import PostgresCluster
 
@@ -300,13 +292,11 @@ def render(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["results"]:
-        c = r["cores"]
         items = "-" if r["items_per_s"] is None else f"{r['items_per_s']:.0f}"
         lines.append(
             f"| {r['name']} | {r['requests']} | {r['rps']:.0f} | {items} | {r['p50_ms']:.1f} "
             f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | {r['bytes_per_response']} "
-            f"| {c.get('service', 0):.2f} / {c.get('postgres', 0):.2f} / {c.get('load generator', 0):.2f}"
-            f" / {c.get('other (not ours)', 0):.2f} |"
+            f"| {cores_cell(r['cores'])} |"
         )
     walks = ", ".join(
         f"limit {w['limit']}: {w['pages']} pages, {w['items_seen']} comments{'' if w['ok'] else ' (WRONG)'}"
@@ -325,33 +315,17 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.consultation_list", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds of load per run")
-    parser.add_argument(
-        "--warmup", type=float, default=2.0, help="seconds of load before each (not reported)"
-    )
-    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--replicas", type=int, default=1, help="service processes (the load is split)")
-    parser.add_argument("--comments", type=int, default=10_000, help="comments in the round")
-    parser.add_argument("--authors", type=int, default=2_000, help="distinct authors of the comments")
-    parser.add_argument("--limits", type=lambda v: [int(x) for x in v.split(",")], default=[50, 200],
-                        help="page sizes to load, in turn (default 50,200)")  # fmt: skip
-    parser.add_argument("--scenarios", default="health,pages", help="health,pages")
-    parser.add_argument("--wait-quiet", type=float, default=30.0,
-                        help="wait up to this many seconds for other load on the machine to end")  # fmt: skip
-    parser.add_argument("--json", type=Path, default=RESULTS / "consultation_list-latest.json")
-    args = parser.parse_args(argv)
-
-    run_main(
-        lambda kafka, pg, tmp: bench(args, kafka, pg, tmp),
-        name="list",
-        json_path=args.json,
-        render=render,
-        wait_quiet_s=args.wait_quiet,
-        run=uvloop.run,
-    )
+    options = parser("bench.consultation_list", __doc__)
+    load_options(options, per="run")
+    options.add_argument("--replicas", type=int, default=1, help="service processes (the load is split)")
+    options.add_argument("--comments", type=int, default=10_000, help="comments in the round")
+    options.add_argument("--authors", type=int, default=2_000, help="distinct authors of the comments")
+    options.add_argument("--limits", type=lambda v: [int(x) for x in v.split(",")], default=[50, 200],
+                         help="page sizes to load, in turn (default 50,200)")  # fmt: skip
+    options.add_argument("--scenarios", default="health,pages", help="health,pages")
+    args = parse(options, "consultation_list-latest.json", argv)
+    run_main(lambda kafka, pg, tmp: bench(args, kafka, pg, tmp), args, name="list", render=render,
+             run=uvloop.run)  # fmt: skip
 
 
 if __name__ == "__main__":

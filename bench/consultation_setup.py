@@ -1,5 +1,5 @@
 """What the two consultation benchmarks share: the service under test as real processes, a plan
-and an open round to post into, wrk driven by a Lua script, and the CPU each part used.
+and an open round to post into, the CPU each part used, and the machine facts they report.
 
 ``bench.consultation_comments`` and ``bench.consultation_list`` use it; it runs nothing itself.
 """
@@ -8,24 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import shutil
-import subprocess
-import tempfile
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.e2e import CpuMeter, CpuSnapshot, _one, _tree, code_identity
-from bench.harness import REPO, RESULTS, log
-from bench.plans_read import QUANTILES, WRK_LUA, LoadResult, wrk_result
+from bench.lib.cpu import CpuMeter, infra_sources, one
+from bench.lib.machine import http_machine_facts, kafka_description
+from bench.lib.service import service_env, settings_of, tunables
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
@@ -37,39 +31,30 @@ from shared.events.envelope import Envelope
 from shared.events.plans import CommitmentAdded, PlanCreated
 from shared.kafka import make_producer
 
-PREFIX = "CONSULTATION_"
-#: Set for the service whatever the environment says: they point at this run's infrastructure.
-_INFRA_KEYS = ("DATABASE_URL", "KAFKA_BOOTSTRAP", "KAFKA_TOPIC_PREFIX", "HTTP_PORT", "HTTP_HOST")
 #: Defaults the caller's environment may override (``CONSULTATION_LOG_LEVEL=INFO``...). WARNING as
 #: in ``bench.plans_read``: one JSON log line per request is a cost of its own, left out here.
 _DEFAULTS = {"LOG_LEVEL": "WARNING", "AUTH_DEV_SECRET": DEV_SECRET}
 STAFF = "Bearer " + mint_token(DEV_SECRET, "bench-staff", ["staff"], ttl_s=6 * 3600)
 
-__all__ = [
-    "RESULTS",
-    "STAFF",
-    "CpuMeter",
-    "CpuSnapshot",
-    "LoadResult",
-    "Service",
-    "code_identity",
-    "log",
-    "lua_string",
-    "machine_facts",
-    "open_round",
-    "run_wrk",
-    "seed_plan",
+
+#: What participants write: several lengths and languages, already escaped for a JSON string.
+TEXTS = [
+    "Please publish the budget execution reports every quarter, in open formats, not only as PDF.",
+    "The commitment on beneficial ownership should name the agency in charge and a date for the "
+    "register to be public. Without a deadline it will slip again, as it did in the last plan.",
+    "Nous demandons que les collectivités locales soient associées au suivi des engagements, avec "
+    "des réunions publiques au moins deux fois par an et des comptes rendus publiés en ligne.",
+    "Agree with the previous comment. Open contracting data for health procurement would also "
+    "help: the emergency purchases of the last two years are still not published.",
+    "La participación ciudadana debe incluir a las comunidades rurales; proponemos audiencias "
+    "públicas en cada región y un formulario en papel para quienes no tienen acceso a internet.",
+    "Who will fund the access to information officers in each ministry? The draft does not say.",
+    "We run a small civic tech group and could help with the data portal. The milestone dates in "
+    "commitment 3 look too optimistic for a team of two people; the IRM noted the same problem "
+    "in the previous cycle, and the plan should explain what changed since then. Also, please "
+    "consider publishing the meeting minutes of the multi-stakeholder forum within two weeks.",
+    "شفافية الميزانية ضرورية: نقترح نشر الميزانية المواطنية بلغة مبسطة قبل التصويت عليها.",
 ]
-
-
-# --- the service under test --------------------------------------------------------------------
-def tunables() -> dict[str, str]:
-    """The caller's ``CONSULTATION_*`` overrides (infrastructure keys excepted)."""
-    return {
-        k: v
-        for k, v in sorted(os.environ.items())
-        if k.startswith(PREFIX) and k.removeprefix(PREFIX) not in _INFRA_KEYS
-    }
 
 
 class Service:
@@ -86,18 +71,9 @@ class Service:
         self.prefix = f"benchc{run_id}."
         self.procs: list[ServiceProcess] = []
         for i in range(replicas):
-            env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
-            env.update({PREFIX + k: v for k, v in _DEFAULTS.items()})
-            env.update(tunables())
-            env.update(
-                {
-                    PREFIX + "DATABASE_URL": self.dsn,
-                    PREFIX + "KAFKA_BOOTSTRAP": kafka.bootstrap,
-                    PREFIX + "KAFKA_TOPIC_PREFIX": self.prefix,
-                    PREFIX + "HTTP_PORT": str(free_port()),
-                    "PYTHONPATH": str(REPO),
-                }
-            )
+            infra = {"DATABASE_URL": self.dsn, "KAFKA_BOOTSTRAP": kafka.bootstrap,
+                     "KAFKA_TOPIC_PREFIX": self.prefix, "HTTP_PORT": str(free_port())}  # fmt: skip
+            env = service_env("consultation", infra, _DEFAULTS)
             name = f"consultation-bench{i or ''}"
             self.procs.append(ServiceProcess("consultation", env, log_dir, log_name=name))
         self.kafka = kafka
@@ -119,18 +95,10 @@ class Service:
 
     def settings(self) -> dict[str, Any]:
         """The settings the service read from its environment (the ones that matter here)."""
-        env = self.procs[0].env
-        saved = dict(os.environ)
-        try:
-            os.environ.clear()
-            os.environ.update(env)
-            s = ConsultationSettings()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        s = settings_of(ConsultationSettings, self.procs[0].env)
         keys = ("rate_limit_inputs", "rate_limit_window_s", "db_pool_max", "relay_batch_size",
                 "relay_poll_interval_s", "relay_coalesce_s", "log_level")  # fmt: skip
-        return {**{k: getattr(s, k) for k in keys}, "overrides": tunables()}
+        return {**{k: getattr(s, k) for k in keys}, "overrides": tunables("consultation")}
 
     async def scale(self, replicas: int) -> None:
         """Start replicas until ``replicas`` run (the first one migrates the database alone)."""
@@ -200,98 +168,21 @@ async def open_round(base_url: str, plan_id: uuid.UUID, title: str) -> uuid.UUID
     raise RuntimeError(f"round {rid} did not open within 60 s")
 
 
-# --- wrk ---------------------------------------------------------------------------------------
-def lua_string(text: str) -> str:
-    """A Lua long-bracket literal holding ``text`` byte for byte."""
-    level = 0
-    while f"]{'=' * level}]" in text:
-        level += 1
-    return f"[{'=' * level}[{text}]{'=' * level}]"
-
-
-@dataclass
-class WrkRun:
-    result: LoadResult
-    #: Wall-clock (``time.time_ns``) just before the first wrk started and after the last ended.
-    start_ns: int
-    end_ns: int
-    non_2xx: int
-    socket_errors: int
-
-
-def run_wrk(
-    jobs: Sequence[tuple[str, str]], seconds: float, connections: int, threads: int, tmp: Path
-) -> WrkRun:
-    """One wrk per (url, Lua script), all at once, ``connections`` shared between them. Each
-    script defines ``request`` (and may use ``setup``); the JSON summary hook is appended."""
-    per = max(1, connections // len(jobs))
-    argv = ["wrk", f"-t{min(threads, per)}", f"-c{per}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
-    lua_quantiles = "QUANTILES = {" + ",".join(f"{q:g}" for q in QUANTILES) + "}\n"
-    runs: list[dict[str, Any]] = []
-    cpu_s = 0.0
-    with contextlib.ExitStack() as stack:
-        started = []
-        scripts = []
-        for i, (_, lua) in enumerate(jobs):
-            script = tmp / f"wrk-{uuid.uuid4().hex[:8]}-{i}.lua"
-            script.write_text(lua_quantiles + lua + "\n" + WRK_LUA, encoding="utf-8")
-            scripts.append(script)
-        start_ns = time.time_ns()
-        for (url, _), script in zip(jobs, scripts, strict=True):
-            out = stack.enter_context(tempfile.TemporaryFile())
-            proc = subprocess.Popen([*argv, "-s", str(script), url], stdout=out, stderr=subprocess.STDOUT)
-            started.append((proc, out))
-        for proc, out in started:
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            cpu_s += usage.ru_utime + usage.ru_stime
-            out.seek(0)
-            text = out.read().decode(errors="replace")
-            line = next((x for x in text.splitlines() if x.startswith("WRKJSON ")), None)
-            if proc.returncode != 0 or line is None:
-                raise RuntimeError(f"wrk failed ({proc.returncode}):\n{text[-3000:]}")
-            runs.append(json.loads(line.removeprefix("WRKJSON ")))
-        end_ns = time.time_ns()
-        for script in scripts:
-            script.unlink(missing_ok=True)
-    result = wrk_result(runs, per, cpu_s)
-    return WrkRun(
-        result=result,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        non_2xx=sum(int(r["non_2xx"]) for r in runs),
-        socket_errors=sum(int(r["errors"]) for r in runs),
-    )
-
-
-def health_lua() -> str:
-    return 'request = function() return wrk.format("GET", "/healthz") end'
-
-
 # --- CPU ---------------------------------------------------------------------------------------
 def cpu_meter(kafka: KafkaNode, pg: PostgresCluster, service: Service) -> CpuMeter:
-    kafka_pid, pg_pid, own = kafka.pid or 0, pg.pid or 0, os.getpid()
+    """The service's running replicas, Postgres, Kafka and the bench process."""
     return CpuMeter(
         {
-            "service": lambda: {pid: cpu for p in service.pids for pid, cpu in _one(p).items()},
-            "postgres": lambda: _tree(pg_pid),
-            "kafka": lambda: _one(kafka_pid),
-            "bench": lambda: _one(own),
+            "service": lambda: {pid: cpu for p in service.pids for pid, cpu in one(p).items()},
+            **infra_sources(kafka.pid, pg.pid),
         }
     )
 
 
-def add_process(meter: CpuMeter, name: str, pid: int) -> None:
-    meter.sources[name] = lambda: _one(pid)
-
-
 # --- run set-up and report -------------------------------------------------------------------
 def machine_facts(kafka: KafkaNode, pg: PostgresCluster) -> dict[str, Any]:
-    from bench.plans_read import machine_info
-
-    facts = machine_info(pg)
-    jars = sorted(kafka.libs_dir.glob("kafka_2.13-*.jar"))
-    facts["kafka"] = f"{jars[0].stem.split('-', 1)[1] if jars else '?'} (1 KRaft node, heap {kafka.heap})"
+    facts = http_machine_facts(pg)
+    facts["kafka"] = kafka_description(kafka)
     with contextlib.suppress(Exception):
         facts["postgres_settings"] = {
             s: pg.psql(f"SHOW {s}").strip() for s in ("fsync", "synchronous_commit", "shared_buffers")

@@ -12,27 +12,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import platform
 import shutil
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from importlib import metadata
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
 
-from bench.harness import REPO, RESULTS, log, run_main
-from bench.raw_consumer import SENT_HEADER
+from bench.lib import RESULTS, log
+from bench.lib.cpu import CpuMeter, CpuSnapshot, infra_sources, one
+from bench.lib.harness import parse, parser, run_main
+from bench.lib.machine import code_identity, machine_facts
+from bench.lib.outbox import rows_per_relay_pass
+from bench.lib.pacing import paced, until
+from bench.lib.profile import PySpy
+from bench.lib.raw import Result, plan_submitted, run_raw
+from bench.lib.service import service_env, settings_of, tunables
+from bench.lib.stats import summarize
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
@@ -42,313 +43,11 @@ from services.irm.settings import IrmSettings
 from services.plans.service import SPEC as PLANS_SPEC
 from services.plans.settings import PlansSettings
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
-from shared.events.envelope import Envelope, KafkaRecord
-from shared.events.plans import PlanSubmitted
-from shared.kafka import TopicSpec, ensure_topics, make_producer
 from shared.logging import configure_logging
-from shared.uow import unit_of_work
+from shared.uow import UnitOfWork, unit_of_work
 
-T = TypeVar("T")
-
-#: Set for the services whatever the environment says: they point at this run's infrastructure.
-_INFRA_KEYS = ("DATABASE_URL", "KAFKA_BOOTSTRAP", "KAFKA_TOPIC_PREFIX", "HTTP_PORT", "HTTP_HOST")
 #: Defaults that the caller's environment may override (``IRM_CONSUMER_BATCH_MAX_RECORDS=500``...).
 _SERVICE_DEFAULTS = {"LOG_LEVEL": "INFO"}
-
-
-# --- small utilities ---------------------------------------------------------------------------
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def summarize(values_ms: Sequence[float]) -> dict[str, float]:
-    s = sorted(values_ms)
-    if not s:
-        return {}
-    return {
-        "p50": percentile(s, 50),
-        "p95": percentile(s, 95),
-        "p99": percentile(s, 99),
-        "max": s[-1],
-        "mean": sum(s) / len(s),
-    }
-
-
-async def poll_until(
-    check: Callable[[], Awaitable[int]], target: int, *, stall_s: float, every_s: float = 0.1
-) -> int:
-    """Poll ``check`` until it reaches ``target``; give up after ``stall_s`` without progress."""
-    last, last_change = -1, time.monotonic()
-    while True:
-        value = await check()
-        if value >= target:
-            return value
-        if value != last:
-            last, last_change = value, time.monotonic()
-        elif time.monotonic() - last_change > stall_s:
-            return value
-        await asyncio.sleep(every_s)
-
-
-def plan_submitted(member_id: uuid.UUID) -> PlanSubmitted:
-    return PlanSubmitted(
-        plan_id=uuid.uuid4(),
-        member_id=member_id,
-        title="Plan d'action national 2025-2027",
-        start_date=date(2025, 9, 1),
-        end_date=date(2027, 8, 31),
-        commitment_count=12,
-        point_of_contact_id=uuid.uuid4(),
-        submitted_at=datetime.now(UTC),
-    )
-
-
-async def paced(rate: float, count: int, start: Callable[[int], Coroutine[Any, Any, None]]) -> None:
-    """Open-loop load: job ``i`` starts at ``t0 + i/rate`` whether or not earlier ones finished,
-    so a slow commit never hides the latency of the ones behind it."""
-    tasks: set[asyncio.Task[None]] = set()
-    done: list[asyncio.Task[None]] = []
-    t0 = time.perf_counter()
-    for i in range(count):
-        delay = t0 + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(start(i))
-        tasks.add(task)
-        done.append(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.gather(*done)
-
-
-# --- CPU accounting (Linux /proc) ----------------------------------------------------------------
-_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _cpu_s(pid: int) -> float:
-    f = _stat_fields(pid)
-    return (int(f[11]) + int(f[12])) / _CLK if f else 0.0
-
-
-def _one(pid: int) -> dict[int, float]:
-    return {pid: _cpu_s(pid)} if pid > 0 else {}
-
-
-def _tree(root: int) -> dict[int, float]:
-    """CPU seconds of a process and of each of its direct children (postmaster and backends)."""
-    if root <= 0:
-        return {}
-    out = _one(root)
-    with contextlib.suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                f = _stat_fields(int(entry.name))
-                if f and int(f[1]) == root:
-                    out[int(entry.name)] = (int(f[11]) + int(f[12])) / _CLK
-    return out
-
-
-def _machine_s() -> tuple[float, float, float]:
-    """(busy, irq, steal) CPU seconds of the whole machine. ``irq`` (hard and soft interrupts:
-    mostly the loopback network stack) is busy time no process is charged for; ``steal`` is time
-    the hypervisor gave to someone else."""
-    try:
-        parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0.0, 0.0, 0.0
-    parts += [0] * (8 - len(parts))
-    user, nice, system, _idle, _iowait, irq, softirq, steal = parts[:8]
-    return (user + nice + system + irq + softirq) / _CLK, (irq + softirq) / _CLK, steal / _CLK
-
-
-def _all_procs() -> dict[int, tuple[str, float]]:
-    out: dict[int, tuple[str, float]] = {}
-    with contextlib.suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError, ValueError):
-                    text = (entry / "stat").read_text()
-                    comm = text[text.index("(") + 1 : text.rindex(")")]
-                    f = text.rsplit(")", 1)[1].split()
-                    out[int(entry.name)] = (comm, (int(f[11]) + int(f[12])) / _CLK)
-    return out
-
-
-@dataclass
-class CpuSnapshot:
-    groups: dict[str, dict[int, float]]
-    procs: dict[int, tuple[str, float]]
-    busy_s: float
-    irq_s: float
-    steal_s: float
-    wall: float
-
-
-@dataclass
-class CpuMeter:
-    """Cores used by each part of the system between two snapshots.
-
-    Per PID, so that a process (a Postgres backend) that starts during the window counts from
-    zero, and one that ends is left out instead of making its group's total go backwards.
-    """
-
-    sources: dict[str, Callable[[], dict[int, float]]]
-
-    def snapshot(self) -> CpuSnapshot:
-        groups = {name: fn() for name, fn in self.sources.items()}
-        busy, irq, steal = _machine_s()
-        return CpuSnapshot(groups, _all_procs(), busy, irq, steal, time.monotonic())
-
-    @staticmethod
-    def cores(
-        before: CpuSnapshot,
-        after: CpuSnapshot,
-        extra_s: dict[str, float] | None = None,
-        extra_pids: Sequence[int] = (),
-    ) -> tuple[dict[str, float], dict[str, float]]:
-        """Average cores per part, and the busiest processes that are not ours (by name).
-
-        ``other (not ours)`` is the machine's busy time that our processes do not explain: another
-        test run, a build, py-spy, kernel threads.
-        """
-        wall = after.wall - before.wall
-        if wall <= 0:
-            return {}, {}
-        used: dict[str, float] = {}
-        ours: set[int] = set(extra_pids)
-        for name, pids in after.groups.items():
-            if name in before.groups:
-                prev = before.groups[name]
-                used[name] = sum(max(0.0, cpu - prev.get(pid, 0.0)) for pid, cpu in pids.items()) / wall
-                ours.update(pids)
-        used.update({k: v / wall for k, v in (extra_s or {}).items()})
-        total_ours = sum(used.values())
-        used["machine (busy)"] = (after.busy_s - before.busy_s) / wall
-        used["kernel irq"] = (after.irq_s - before.irq_s) / wall
-        used["vm steal"] = (after.steal_s - before.steal_s) / wall
-        used["other (not ours)"] = max(0.0, used["machine (busy)"] - used["kernel irq"] - total_ours)
-        others: dict[str, float] = {}
-        for pid, (comm, cpu) in after.procs.items():
-            if pid not in ours and pid != os.getpid():
-                spent = cpu - before.procs.get(pid, (comm, 0.0))[1]
-                if spent > 0:
-                    others[comm] = others.get(comm, 0.0) + spent / wall
-        top = dict(sorted(others.items(), key=lambda kv: -kv[1])[:4])
-        return {k: round(v, 2) for k, v in used.items()}, {
-            k: round(v, 2) for k, v in top.items() if v >= 0.01
-        }
-
-
-def per_event_ms(cores: dict[str, float], wall_s: float, events: int) -> dict[str, float]:
-    skip = ("machine (busy)", "vm steal", "other (not ours)")
-    if events <= 0:
-        return {}
-    out = {k: round(v * wall_s / events * 1000, 3) for k, v in cores.items() if k not in skip}
-    out["total (ours + irq)"] = round(sum(out.values()), 3)
-    return out
-
-
-# --- processes ---------------------------------------------------------------------------------
-def service_env(service: str, infra: dict[str, str]) -> dict[str, str]:
-    prefix = service.upper() + "_"
-    env = dict(os.environ)
-    for key, value in _SERVICE_DEFAULTS.items():
-        env.setdefault(prefix + key, value)
-    env.update({prefix + k: v for k, v in infra.items()})
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
-def tunables(service: str) -> dict[str, str]:
-    """The caller's overrides of a service's settings (infrastructure keys excepted)."""
-    prefix = service.upper() + "_"
-    return {
-        k: v
-        for k, v in sorted(os.environ.items())
-        if k.startswith(prefix) and k.removeprefix(prefix) not in _INFRA_KEYS
-    }
-
-
-class PySpy:
-    """Optional sampling profiles of the service processes (``--profile``)."""
-
-    def __init__(self, exe: str | None, out_dir: Path) -> None:
-        self.exe = exe
-        self.out_dir = out_dir
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, pid: int, seconds: int) -> None:
-        if self.exe is None:
-            return
-        for fmt, ext in (("flamegraph", "svg"), ("raw", "txt")):
-            out = self.out_dir / f"profile-{name}.{ext}"
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        self.exe,
-                        "record",
-                        "--pid",
-                        str(pid),
-                        "--duration",
-                        str(seconds),
-                        "--rate",
-                        "200",
-                        "--format",
-                        fmt,
-                        "--output",
-                        str(out),
-                        "--nonblocking",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-
-    def wait(self) -> None:
-        for p in self.procs:
-            try:
-                p.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                p.terminate()
-                p.wait()
-        self.procs.clear()
-
-
-# --- results -----------------------------------------------------------------------------------
-@dataclass
-class Result:
-    scenario: str
-    system: str
-    events: int
-    completed: int
-    target_rate: float | None
-    elapsed_s: float
-    events_per_s: float
-    #: Commits (Sharaka) or sends acknowledged (raw) per second, seen by the load generator alone.
-    offered_per_s: float
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    #: Sharaka only: time from plans commit to each stage, ms.
-    stages_ms: dict[str, dict[str, float]] = field(default_factory=dict)
-    #: Sharaka only, from IRM's /metrics: mean time per event inside its transaction, and the
-    #: share of the run the consumer spent inside transactions (1.0 = never waiting for Kafka).
-    irm_apply: dict[str, float] = field(default_factory=dict)
-    #: Sharaka only: mean rows per relay pass (rows sharing one ``published_at``), per service.
-    relay_rows_per_pass: dict[str, float] = field(default_factory=dict)
-    cpu_cores: dict[str, float] = field(default_factory=dict)
-    #: CPU milliseconds each part spent per completed event (cores * duration / events).
-    cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
-    #: Busiest processes that are not part of the benchmark (cores), to explain ``other``.
-    other_top: dict[str, float] = field(default_factory=dict)
 
 
 # --- Sharaka -----------------------------------------------------------------------------------
@@ -373,7 +72,7 @@ class Sharaka:
 
     async def commit_one(self, member_id: uuid.UUID) -> None:
         """What a plans request handler does: one transaction, one event into the outbox."""
-        async with unit_of_work(self.plans, "plans") as uow:
+        async with unit_of_work(self.plans, "plans", UnitOfWork) as uow:
             uow.publish(plan_submitted(member_id))
 
     async def _outbox_mark(self) -> int:
@@ -407,7 +106,7 @@ class Sharaka:
         apply0 = await scrape_processing(self.irm_port)
         cpu0 = self.meter.snapshot()
         writer_s = await self._write(member_id, count, rate, writers)
-        done = await poll_until(lambda: self._applied(member_id), count, stall_s=stall_s)
+        done = await until(lambda: self._applied(member_id), count, stall_s=stall_s)
         cpu1 = self.meter.snapshot()
         apply1 = await scrape_processing(self.irm_port)
         if done < count:
@@ -433,14 +132,14 @@ class Sharaka:
         mark = await self._outbox_mark()
         stop_irm()
         writer_s = await self._write(member_id, count, None, writers)
-        published = await poll_until(lambda: self._published_since(mark), count, stall_s=stall_s, every_s=0.2)
+        published = await until(lambda: self._published_since(mark), count, stall_s=stall_s, every_s=0.2)
         if published < count:
             log(f"{name}: the plans relay published only {published}/{count}")
         restart = asyncio.create_task(start_irm())
-        await poll_until(lambda: self._applied(member_id), 1, stall_s=90, every_s=0.02)
+        await until(lambda: self._applied(member_id), 1, stall_s=90, every_s=0.02)
         cpu0 = self.meter.snapshot()
         before = await self._applied(member_id)
-        done = await poll_until(lambda: self._applied(member_id), count, stall_s=stall_s)
+        done = await until(lambda: self._applied(member_id), count, stall_s=stall_s)
         cpu1 = self.meter.snapshot()
         await restart
         apply1 = await scrape_processing(self.irm_port)  # a fresh process: its counters started at 0
@@ -469,7 +168,7 @@ class Sharaka:
         events_in_cpu_window: int,
         from_first_effect: bool,
     ) -> Result:
-        (cpu0, cpu1), (apply0, apply1) = cpu, apply
+        apply0, apply1 = apply
         out = await self.plans.fetch(
             "SELECT event_id, key, created_at, published_at FROM outbox WHERE id > $1", mark
         )
@@ -508,169 +207,36 @@ class Sharaka:
         start = min(reviews.values()) if from_first_effect and reviews else first_commit
         elapsed = (last_effect - start).total_seconds()
         applied_s, applied_n = apply1[0] - apply0[0], apply1[1] - apply0[1]
-        cores, others = CpuMeter.cores(cpu0, cpu1)
         irm_apply = {
             "mean_ms": round(applied_s / applied_n * 1000, 3) if applied_n else float("nan"),
             "busy_fraction": round(applied_s / elapsed, 3) if elapsed > 0 else float("nan"),
         }
-        # published_at is clock_timestamp() per row of the relay's UPDATE: rows less than 1 ms
-        # apart were marked by the same pass (passes are at least a Kafka round trip apart).
-        passes_sql = """SELECT count(*)::float8 / greatest(count(*) FILTER (WHERE gap IS NULL
-                                                                     OR gap > interval '1 ms'), 1)
-                        FROM (SELECT published_at - lag(published_at) OVER (ORDER BY published_at) AS gap
-                              FROM outbox WHERE created_at >= $1 AND published_at IS NOT NULL) AS t"""
-        relay_rows_per_pass = {
-            "plans": round(float(await self.plans.fetchval(passes_sql, first_commit)), 2),
-            "irm": round(float(await self.irm.fetchval(passes_sql, first_commit)), 2),
-        }
-        return Result(
-            scenario=name,
-            system="sharaka",
+        since = "created_at >= $1 AND published_at IS NOT NULL"
+        return Result.measured(
+            name,
+            "sharaka",
             events=count,
-            completed=len(reviews),
             target_rate=rate,
-            elapsed_s=round(elapsed, 3),
-            events_per_s=round(len(reviews) / elapsed, 1) if elapsed > 0 else 0.0,
-            offered_per_s=round(count / writer_s, 1),
-            latency_ms=summarize(effect),
+            elapsed_s=elapsed,
+            writer_s=writer_s,
+            latencies_ms=effect,
+            completed=len(reviews),
+            cpu=cpu,
+            cpu_events=events_in_cpu_window,
             stages_ms={
                 "relay published (outbox.published_at)": summarize(relay),
                 "irm claimed (inbox.processed_at)": summarize(claim),
                 "irm effect (reviews.scheduled_at)": summarize(effect),
             },
             irm_apply=irm_apply,
-            relay_rows_per_pass=relay_rows_per_pass,
-            cpu_cores=cores,
-            cpu_ms_per_event=per_event_ms(cores, cpu1.wall - cpu0.wall, events_in_cpu_window),
-            other_top=others,
+            relay_rows_per_pass={
+                "plans": await rows_per_relay_pass(self.plans, since, first_commit),
+                "irm": await rows_per_relay_pass(self.irm, since, first_commit),
+            },
         )
 
 
-# --- raw aiokafka ------------------------------------------------------------------------------
-async def run_raw(
-    name: str,
-    *,
-    bootstrap: str,
-    topic: str,
-    count: int,
-    rate: float | None,
-    max_records: int,
-    batch_timeout_ms: int,
-    meter: CpuMeter,
-    log_dir: Path,
-) -> Result:
-    """Same record bytes as the relay sends, plain producer → plain group consumer (other process)."""
-    await ensure_topics(bootstrap, [TopicSpec(topic, 3)])
-    out_file = log_dir / f"raw-{topic}.json"
-    consumer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.raw_consumer", "--bootstrap", bootstrap, "--topic", topic,
-        "--group", f"{topic}.group", "--count", str(count), "--out", str(out_file),
-        "--max-records", str(max_records), "--batch-timeout-ms", str(batch_timeout_ms),
-        "--timeout", str(60 + count / 200),
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert consumer.stdout is not None
-    line = await asyncio.wait_for(consumer.stdout.readline(), timeout=90)
-    if line.strip() != b"READY":
-        raise RuntimeError(f"raw consumer did not start: {line!r}")
-    records: list[KafkaRecord] = [
-        Envelope.wrap(plan_submitted(uuid.uuid4()), service="plans").to_record() for _ in range(count)
-    ]
-    producer = make_producer(bootstrap, "bench-raw")
-    await producer.start()
-    try:
-        cpu0 = meter.snapshot()
-        first_send_ns = time.time_ns()
-        w0 = time.perf_counter()
-        futures: list[asyncio.Future[Any]] = []
-
-        async def send(i: int) -> None:
-            rec = records[i]
-            headers = [*rec.headers, (SENT_HEADER, str(time.time_ns()).encode())]
-            futures.append(await producer.send(topic, value=rec.value, key=rec.key, headers=headers))
-
-        if rate is None:
-            for i in range(count):
-                await send(i)
-        else:
-            await paced(rate, count, send)
-        await asyncio.gather(*futures)
-        writer_s = time.perf_counter() - w0
-        await asyncio.wait_for(consumer.wait(), timeout=120 + count / 200)
-        cpu1 = meter.snapshot()
-    finally:
-        await producer.stop()
-        if consumer.returncode is None:
-            consumer.terminate()
-            await consumer.wait()
-    data = json.loads(out_file.read_text(encoding="utf-8"))
-    lat: list[float] = data["latencies_ms"]
-    cores, others = CpuMeter.cores(cpu0, cpu1, {"raw consumer": data["cpu_s"]}, [consumer.pid])
-    elapsed = (data["last_recv_ns"] - first_send_ns) / 1e9
-    return Result(
-        scenario=name,
-        system="raw",
-        events=count,
-        completed=len(lat),
-        target_rate=rate,
-        elapsed_s=round(elapsed, 3),
-        events_per_s=round(len(lat) / elapsed, 1) if elapsed > 0 else 0.0,
-        offered_per_s=round(count / writer_s, 1),
-        latency_ms=summarize(lat),
-        cpu_cores=cores,
-        cpu_ms_per_event=per_event_ms(cores, cpu1.wall - cpu0.wall, len(lat)),
-        other_top=others,
-    )
-
-
 # --- the run -----------------------------------------------------------------------------------
-def code_identity() -> dict[str, Any]:
-    """Which code was measured: the commit, and the files of the system under test that differ."""
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return done.stdout.rstrip("\n") if done.returncode == 0 else ""
-
-    dirty = [line[3:] for line in git("status", "--porcelain", "--", "shared", "services").splitlines()]
-    return {"commit": git("rev-parse", "--short=12", "HEAD") or "?", "uncommitted": dirty}
-
-
-def machine_facts(kafka: KafkaNode, pg_version: str, pg_settings: dict[str, str]) -> dict[str, Any]:
-    jars = sorted(kafka.libs_dir.glob("kafka_2.13-*.jar"))
-    kafka_version = jars[0].stem.split("-", 1)[1] if jars else "?"
-    cpu_model = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    mem_gb = 0.0
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        mem_gb = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
-
-    def version(pkg: str) -> str:
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    return {
-        "nproc": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu_model": cpu_model,
-        "memory_gb": round(mem_gb, 1),
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "kafka": f"{kafka_version} (1 KRaft node, heap {kafka.heap})",
-        "postgres": pg_version,
-        "postgres_settings": pg_settings,
-        "packages": {p: version(p) for p in ("aiokafka", "faststream", "asyncpg", "pydantic", "uvloop")},
-    }
-
-
 async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     prefix = f"bench{run_id}."
@@ -696,23 +262,15 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
     facts = machine_facts(kafka, pg_version, pg_settings)
     code = code_identity()
 
-    plans = ServiceProcess(
-        "plans",
-        service_env("plans", {"DATABASE_URL": pg.dsn(plans_db), "KAFKA_BOOTSTRAP": kafka.bootstrap,
-                              "KAFKA_TOPIC_PREFIX": prefix, "HTTP_PORT": str(free_port())}),
-        log_dir,
-    )  # fmt: skip
-    irm = ServiceProcess(
-        "irm",
-        service_env("irm", {"DATABASE_URL": pg.dsn(irm_db), "KAFKA_BOOTSTRAP": kafka.bootstrap,
-                            "KAFKA_TOPIC_PREFIX": prefix, "HTTP_PORT": str(free_port())}),
-        log_dir,
-    )  # fmt: skip
+    def process(service: str, database: str) -> ServiceProcess:
+        infra = {"DATABASE_URL": pg.dsn(database), "KAFKA_BOOTSTRAP": kafka.bootstrap,
+                 "KAFKA_TOPIC_PREFIX": prefix, "HTTP_PORT": str(free_port())}  # fmt: skip
+        return ServiceProcess(service, service_env(service, infra, _SERVICE_DEFAULTS), log_dir)
+
+    plans, irm = process("plans", plans_db), process("irm", irm_db)
     # What the services will read from that environment (defaults plus the caller's overrides).
-    with _patched_environ(plans.env):
-        plans_settings = PlansSettings()
-    with _patched_environ(irm.env):
-        irm_settings = IrmSettings()
+    plans_settings = settings_of(PlansSettings, plans.env)
+    irm_settings = settings_of(IrmSettings, irm.env)
     settings = {
         "plans": _pick(plans_settings, "relay_batch_size", "relay_poll_interval_s", "relay_coalesce_s",
                        "db_pool_max", "log_level"),
@@ -722,14 +280,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
         "bench_writers": args.writers,
     }  # fmt: skip
 
-    kafka_pid, pg_pid, own_pid = kafka.pid or 0, pg.pid or 0, os.getpid()
-    meter = CpuMeter(
-        {
-            "bench": lambda: _one(own_pid),
-            "kafka": lambda: _one(kafka_pid),
-            "postgres": lambda: _tree(pg_pid),
-        }
-    )
+    meter = CpuMeter(infra_sources(kafka.pid, pg.pid))
     results: list[Result] = []
     profiler = PySpy(shutil.which("py-spy") if args.profile else None, log_dir)
     try:
@@ -738,8 +289,8 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
             await plans.wait_ready()
             irm.start()
             await irm.wait_ready()
-            meter.sources["plans (relay)"] = lambda: _one(plans.pid)
-            meter.sources["irm (consumer)"] = lambda: _one(irm.pid)
+            meter.sources["plans (relay)"] = lambda: one(plans.pid)
+            meter.sources["irm (consumer)"] = lambda: one(irm.pid)
             sharaka = Sharaka(plans_pool, irm_pool, meter, irm.port)
             log("sharaka: warm-up")
             await sharaka.run("warm-up", args.warmup, rate=None, writers=args.writers)
@@ -805,18 +356,6 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
 def _pick(settings: Any, *names: str) -> dict[str, Any]:
     """The named settings that this version of the services has."""
     return {n: getattr(settings, n) for n in names if hasattr(settings, n)}
-
-
-@contextlib.contextmanager
-def _patched_environ(env: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -967,34 +506,24 @@ def parse_latency(spec: str) -> list[tuple[float, float]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--events", type=int, default=20_000, help="events for the throughput runs")
-    parser.add_argument("--writers", type=int, default=8, help="concurrent plans transactions")
-    parser.add_argument("--latency", type=parse_latency, default=parse_latency("200:15,1000:10"),
-                        help="fixed-rate runs as RATE:SECONDS,... (default 200:15,1000:10)")  # fmt: skip
-    parser.add_argument("--drain", type=int, default=20_000,
-                        help="events for the irm-alone drain run (0 to skip)")  # fmt: skip
-    parser.add_argument("--warmup", type=int, default=300, help="events before measuring (not reported)")
-    parser.add_argument("--skip-raw", action="store_true")
-    parser.add_argument("--skip-sharaka", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the irm and plans processes during the throughput run")  # fmt: skip
-    parser.add_argument("--profile-seconds", type=int, default=20)
-    parser.add_argument("--wait-quiet", type=float, default=30.0,
-                        help="wait up to this many seconds for other load on the machine to end")  # fmt: skip
-    parser.add_argument("--json", type=Path, default=RESULTS / "e2e-latest.json")
-    args = parser.parse_args(argv)
+    options = parser("bench.e2e", __doc__)
+    options.add_argument("--events", type=int, default=20_000, help="events for the throughput runs")
+    options.add_argument("--writers", type=int, default=8, help="concurrent plans transactions")
+    options.add_argument("--latency", type=parse_latency, default=parse_latency("200:15,1000:10"),
+                         help="fixed-rate runs as RATE:SECONDS,... (default 200:15,1000:10)")  # fmt: skip
+    options.add_argument("--drain", type=int, default=20_000,
+                         help="events for the irm-alone drain run (0 to skip)")  # fmt: skip
+    options.add_argument("--warmup", type=int, default=300, help="events before measuring (not reported)")
+    options.add_argument("--skip-raw", action="store_true")
+    options.add_argument("--skip-sharaka", action="store_true")
+    options.add_argument("--profile", action="store_true",
+                         help="py-spy the irm and plans processes during the throughput run")  # fmt: skip
+    options.add_argument("--profile-seconds", type=int, default=20)
+    args = parse(options, "e2e-latest.json", argv)
     if args.profile and shutil.which("py-spy") is None:
         log("--profile: py-spy is not on PATH; running without profiles")
     configure_logging("bench", "WARNING")
-    run_main(
-        lambda kafka, pg, _tmp: bench(args, kafka, pg),
-        name="e2e",
-        json_path=args.json,
-        render=render,
-        wait_quiet_s=args.wait_quiet,
-    )
+    run_main(lambda kafka, pg, _tmp: bench(args, kafka, pg), args, name="e2e", render=render)
 
 
 if __name__ == "__main__":

@@ -28,26 +28,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import os
-import platform
 import shutil
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.harness import REPO, RESULTS, _machine_busy_s, log, run_main
+from bench.lib import RESULTS, log
+from bench.lib.cpu import machine_busy_s, process_cpu_s, tree
+from bench.lib.harness import load_options, parse, parser, run_main
+from bench.lib.machine import http_machine_facts
+from bench.lib.report import cores_cell
+from bench.lib.service import service_env
+from bench.lib.stats import percentile
+from bench.lib.wrk import LoadResult, run_wrk
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
@@ -57,23 +57,6 @@ from shared.auth import DEV_SECRET, mint_token
 TARGET_RPS = 500.0
 TARGET_P99_MS = 50.0
 
-#: wrk reports its own summary in JSON through this hook (latencies in microseconds).
-WRK_LUA = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  local q = {}
-  for _, p in ipairs(QUANTILES) do q[#q + 1] = string.format('[%g,%d]', p, latency:percentile(p)) end
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"non_2xx":%d,'
-    .. '"max_us":%d,"mean_us":%.1f,"quantiles":[%s]}\\n',
-    summary.requests, summary.duration, summary.bytes,
-    e.connect + e.read + e.write + e.timeout, e.status,
-    latency.max, latency.mean, table.concat(q, ',')))
-end
-"""
-#: Percentiles wrk reports (its histogram is exact to the microsecond): fine-grained in the tail,
-#: so that the runs against several service processes can be merged into one distribution.
-QUANTILES = [*range(1, 100), *(99 + k / 10 for k in range(1, 10)), 99.95, 99.99]
 
 # Themes of the seeded commitments, in the languages OGP members write them in. Every fifth
 # commitment is about budgets, so the search page has matches to rank and more than one page.
@@ -108,38 +91,7 @@ OBJECTIVE = (
 )
 
 
-# --- small utilities ---------------------------------------------------------------------------
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def _process_cpu_s(pid: int) -> float:
-    """user + system CPU seconds of one process (0 when it is gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    rest = stat.rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(ppid: int) -> list[int]:
-    """Processes whose parent is ``ppid`` (the postmaster's backends)."""
-    out: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == ppid:
-                out.append(int(entry.name))
-    return out
-
-
+# --- CPU ---------------------------------------------------------------------------------------
 class CpuMeter:
     """CPU used by the service, by Postgres (postmaster and backends) and by the whole machine
     between :meth:`start` and :meth:`stop`, in average cores."""
@@ -149,15 +101,12 @@ class CpuMeter:
         self.postmaster_pid = postmaster_pid
 
     def _postgres_s(self) -> dict[int, float]:
-        if self.postmaster_pid is None:
-            return {}
-        pids = [self.postmaster_pid, *_children(self.postmaster_pid)]
-        return {pid: _process_cpu_s(pid) for pid in pids}
+        return tree(self.postmaster_pid) if self.postmaster_pid is not None else {}
 
     def start(self) -> None:
         self._t0 = time.monotonic()
-        self._machine0 = _machine_busy_s()
-        self._service0 = sum(_process_cpu_s(pid) for pid in self.service_pids)
+        self._machine0 = machine_busy_s()
+        self._service0 = sum(process_cpu_s(pid) for pid in self.service_pids)
         self._pg0 = self._postgres_s()
 
     def stop(self, load_generator_s: float) -> dict[str, float]:
@@ -165,10 +114,10 @@ class CpuMeter:
         pg1 = self._postgres_s()
         pg = sum(max(0.0, cpu - self._pg0.get(pid, 0.0)) for pid, cpu in pg1.items())
         used = {
-            "service": (sum(_process_cpu_s(pid) for pid in self.service_pids) - self._service0) / wall,
+            "service": (sum(process_cpu_s(pid) for pid in self.service_pids) - self._service0) / wall,
             "postgres": pg / wall,
             "load generator": load_generator_s / wall,
-            "machine (busy)": (_machine_busy_s() - self._machine0) / wall,
+            "machine (busy)": (machine_busy_s() - self._machine0) / wall,
         }
         ours = used["service"] + used["postgres"] + used["load generator"]
         used["other (not ours)"] = max(0.0, used["machine (busy)"] - ours)
@@ -176,20 +125,12 @@ class CpuMeter:
 
 
 # --- the service under test --------------------------------------------------------------------
-def service_env(kafka: KafkaNode, database_url: str, run_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANS_")}
-    env.update(
-        {
-            "PLANS_DATABASE_URL": database_url,
-            "PLANS_KAFKA_BOOTSTRAP": kafka.bootstrap,
-            "PLANS_KAFKA_TOPIC_PREFIX": f"benchread{run_id}.",
-            "PLANS_HTTP_PORT": str(free_port()),
-            "PLANS_AUTH_DEV_SECRET": DEV_SECRET,
-            "PLANS_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),
-        }
-    )
-    return env
+def plans_env(kafka: KafkaNode, database_url: str, run_id: str) -> dict[str, str]:
+    """The caller's ``PLANS_*`` variables are left out: the service runs with its defaults."""
+    infra = {"DATABASE_URL": database_url, "KAFKA_BOOTSTRAP": kafka.bootstrap,
+             "KAFKA_TOPIC_PREFIX": f"benchread{run_id}.", "HTTP_PORT": str(free_port())}  # fmt: skip
+    defaults = {"AUTH_DEV_SECRET": DEV_SECRET, "LOG_LEVEL": "WARNING"}
+    return service_env("plans", infra, defaults, overrides=False)
 
 
 # --- seeding -----------------------------------------------------------------------------------
@@ -272,88 +213,6 @@ async def seed(base_url: str, commitments: int, milestones: int, corpus_plans: i
 
 
 # --- load generators ---------------------------------------------------------------------------
-@dataclass
-class LoadResult:
-    client: str
-    requests: int
-    seconds: float
-    errors: int
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    mean_ms: float
-    bytes_per_response: int
-    client_cpu_s: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-
-def merged_percentile(runs: Sequence[tuple[int, list[tuple[float, float]]]], pct: float) -> float:
-    """``pct`` of the mixture of several runs' latency distributions, each given as its request
-    count and (percentile, latency) pairs: the smallest latency below which ``pct`` of all the
-    requests fall."""
-    total = sum(n for n, _ in runs)
-    if total == 0:
-        return float("nan")
-    for x in sorted({lat for _, table in runs for _, lat in table}):
-        below = sum(n * max((p for p, lat in table if lat <= x), default=0.0) / 100 for n, table in runs)
-        if below >= pct / 100 * total - 1e-9:
-            return x
-    return max(lat for _, table in runs for _, lat in table)
-
-
-def wrk_result(runs: Sequence[dict[str, Any]], per: int, cpu_s: float) -> LoadResult:
-    """One result from the JSON summaries of wrk processes run side by side (one per service
-    process, ``per`` connections each): counts add up, percentiles merge by request count."""
-    n = sum(int(r["requests"]) for r in runs)
-    tables = [(int(r["requests"]), [(float(p), lat / 1000) for p, lat in r["quantiles"]]) for r in runs]
-    return LoadResult(
-        client=f"wrk -c{per}" + (f" x {len(runs)} processes" if len(runs) > 1 else ""),
-        requests=n,
-        seconds=max(r["duration_us"] for r in runs) / 1e6,
-        errors=sum(int(r["errors"]) + int(r["non_2xx"]) for r in runs),
-        p50_ms=merged_percentile(tables, 50),
-        p90_ms=merged_percentile(tables, 90),
-        p99_ms=merged_percentile(tables, 99),
-        max_ms=max(r["max_us"] for r in runs) / 1000,
-        mean_ms=sum(r["mean_us"] * int(r["requests"]) for r in runs) / n / 1000 if n else float("nan"),
-        bytes_per_response=sum(int(r["bytes"]) for r in runs) // n if n else 0,
-        client_cpu_s=cpu_s,
-    )
-
-
-def run_wrk(
-    urls: Sequence[str], seconds: float, connections: int, threads: int, script: Path, encoding: str
-) -> LoadResult:
-    """One wrk per URL (service process), all at once, ``connections`` shared between them."""
-    per = max(1, connections // len(urls))
-    argv = ["wrk", f"-t{min(threads, per)}", f"-c{per}", f"-d{max(1, round(seconds))}s", "--timeout", "5s"]
-    argv += ["-H", f"Accept-Encoding: {encoding}", "-s", str(script)]
-    lua_quantiles = "QUANTILES = {" + ",".join(f"{q:g}" for q in QUANTILES) + "}\n"
-    script.write_text(lua_quantiles + WRK_LUA, encoding="utf-8")
-    runs: list[dict[str, Any]] = []
-    cpu_s = 0.0
-    with contextlib.ExitStack() as stack:
-        started = []
-        for url in urls:
-            out = stack.enter_context(tempfile.TemporaryFile())
-            started.append((subprocess.Popen([*argv, url], stdout=out, stderr=subprocess.STDOUT), out))
-        for proc, out in started:
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            cpu_s += usage.ru_utime + usage.ru_stime
-            out.seek(0)
-            text = out.read().decode(errors="replace")
-            line = next((x for x in text.splitlines() if x.startswith("WRKJSON ")), None)
-            if proc.returncode != 0 or line is None:
-                raise RuntimeError(f"wrk failed ({proc.returncode}):\n{text}")
-            runs.append(json.loads(line.removeprefix("WRKJSON ")))
-    return wrk_result(runs, per, cpu_s)
-
-
 def _python_worker(url: str, seconds: float, concurrency: int, encoding: str) -> dict[str, Any]:
     """One client process: ``concurrency`` keep-alive connections, each in a closed loop."""
     import resource
@@ -429,11 +288,14 @@ class Row:
 
 
 def load(
-    args: argparse.Namespace, urls: Sequence[str], encoding: str, script: Path | None, seconds: float
+    args: argparse.Namespace, urls: Sequence[str], encoding: str, wrk_tmp: Path | None, seconds: float
 ) -> LoadResult:
-    """``encoding`` is sent as ``Accept-Encoding`` (``identity``: plain JSON, as wrk asks by default)."""
-    if script is not None:
-        return run_wrk(urls, seconds, args.connections, args.threads, script, encoding)
+    """``encoding`` is sent as ``Accept-Encoding`` (``identity``: plain JSON, as wrk asks by default);
+    wrk (its scripts in ``wrk_tmp``) when given a folder, else the Python client."""
+    if wrk_tmp is not None:
+        jobs = [(url, "") for url in urls]  # no ``request``: wrk GETs the url
+        headers = {"Accept-Encoding": encoding}
+        return run_wrk(jobs, seconds, args.connections, args.threads, wrk_tmp, headers).result
     return run_python(urls, seconds, args.connections, args.processes, encoding)
 
 
@@ -446,7 +308,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
     # Several processes are replicas of one service: one database, one topic prefix, own ports.
     services = [
         ServiceProcess(
-            "plans", service_env(kafka, pg.dsn(database), run_id), log_dir, log_name=f"plans-read{i or ''}"
+            "plans", plans_env(kafka, pg.dsn(database), run_id), log_dir, log_name=f"plans-read{i or ''}"
         )
         for i in range(args.workers)
     ]
@@ -476,10 +338,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
         log(f"checks: {checks}")
 
         use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk") is not None)
-        script: Path | None = None
-        if use_wrk:
-            script = tmp / "report.lua"
-            script.write_text(WRK_LUA, encoding="utf-8")  # rewritten with the quantiles by run_wrk
+        wrk_tmp = tmp if use_wrk else None
         page = f"plan page ({args.commitments} commitments x {args.milestones} milestones)"
         cases = {
             "health": ("baseline: health check", "/healthz", "identity"),
@@ -495,10 +354,10 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
         for name, path, encoding in (cases[key] for key in args.endpoints.split(",")):
             urls = [proc.base_url + path for proc in services]
             if args.warmup > 0:
-                load(args, urls, encoding, script, args.warmup)
+                load(args, urls, encoding, wrk_tmp, args.warmup)
             meter = CpuMeter([proc.pid for proc in services], pg.pid)
             meter.start()
-            result = load(args, urls, encoding, script, args.duration)
+            result = load(args, urls, encoding, wrk_tmp, args.duration)
             cores = meter.stop(result.client_cpu_s)
             rows.append(Row(name, path, result, cores, encoding))
             log(f"{name}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, errors {result.errors}")
@@ -537,34 +396,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
             }
             for r in rows
         ],
-        "machine": machine_info(pg),
-    }
-
-
-def machine_info(pg: PostgresCluster) -> dict[str, Any]:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "-"
-
-    wrk = shutil.which("wrk")
-    wrk_version = "-"
-    if wrk:
-        out = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
-        wrk_version = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else "-"
-    pg_version = "-"
-    with contextlib.suppress(Exception):
-        pg_version = pg.psql("SHOW server_version").strip()
-    return {
-        "cpus": os.cpu_count(),
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "postgres": pg_version,
-        "wrk": wrk_version,
-        "packages": {
-            p: version(p) for p in ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "asyncpg")
-        },
+        "machine": http_machine_facts(pg),
     }
 
 
@@ -580,12 +412,9 @@ def render(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["results"]:
-        c = r["cores"]
         lines.append(
             f"| {r['name']} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['max_ms']:.1f} | {r['errors']} | {r['bytes_per_response']} "
-            f"| {c.get('service', 0):.2f} / {c.get('postgres', 0):.2f} / {c.get('load generator', 0):.2f}"
-            f" / {c.get('other (not ours)', 0):.2f} |"
+            f"| {r['max_ms']:.1f} | {r['errors']} | {r['bytes_per_response']} | {cores_cell(r['cores'])} |"
         )
     met = "met" if report["target_met"] else "NOT met"
     lines += [
@@ -596,36 +425,20 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.plans_read", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds of load per endpoint")
-    parser.add_argument(
-        "--warmup", type=float, default=2.0, help="seconds of load before each (not reported)"
-    )
-    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="service processes (replicas, own ports; the load is split)")  # fmt: skip
-    parser.add_argument("--processes", type=int, default=2, help="Python client processes (without wrk)")
-    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--commitments", type=int, default=100)
-    parser.add_argument("--milestones", type=int, default=5)
-    parser.add_argument("--corpus-plans", type=int, default=4, help="more plans for the search to rank")
-    parser.add_argument("--query", default="budget", help="full-text query of the search page")
-    parser.add_argument("--endpoints", default="health,page,page-gzip,search",
-                        help="which to load, in order (health,page,page-gzip,search)")  # fmt: skip
-    parser.add_argument("--wait-quiet", type=float, default=30.0,
-                        help="wait up to this many seconds for other load on the machine to end")  # fmt: skip
-    parser.add_argument("--json", type=Path, default=RESULTS / "plans-read-latest.json")
-    args = parser.parse_args(argv)
-
-    run_main(
-        lambda kafka, pg, tmp: bench(args, kafka, pg, tmp),
-        name="read",
-        json_path=args.json,
-        render=render,
-        wait_quiet_s=args.wait_quiet,
-    )
+    options = parser("bench.plans_read", __doc__)
+    load_options(options, per="endpoint")
+    options.add_argument("--workers", type=int, default=1,
+                         help="service processes (replicas, own ports; the load is split)")  # fmt: skip
+    options.add_argument("--processes", type=int, default=2, help="Python client processes (without wrk)")
+    options.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    options.add_argument("--commitments", type=int, default=100)
+    options.add_argument("--milestones", type=int, default=5)
+    options.add_argument("--corpus-plans", type=int, default=4, help="more plans for the search to rank")
+    options.add_argument("--query", default="budget", help="full-text query of the search page")
+    options.add_argument("--endpoints", default="health,page,page-gzip,search",
+                         help="which to load, in order (health,page,page-gzip,search)")  # fmt: skip
+    args = parse(options, "plans-read-latest.json", argv)
+    run_main(lambda kafka, pg, tmp: bench(args, kafka, pg, tmp), args, name="read", render=render)
 
 
 if __name__ == "__main__":

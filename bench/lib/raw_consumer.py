@@ -1,4 +1,4 @@
-"""The raw baseline's consumer, run as its own process by :mod:`bench.e2e`.
+"""The raw baseline's consumer, run as its own process by :mod:`bench.lib.raw`.
 
 A plain aiokafka group consumer with manual offset commit once per batch, the same batch size
 and wait as the IRM consumer, no database. It prints ``READY`` once it owns partitions, reads
@@ -21,6 +21,17 @@ from aiokafka import AIOKafkaConsumer
 SENT_HEADER = "bench_sent_ns"
 
 
+async def wait_assigned(consumer: AIOKafkaConsumer, partitions: int) -> None:
+    """Poll until the group has given ``consumer`` at least ``partitions`` partitions, then print
+    ``READY`` for the process that started this one."""
+    deadline = time.monotonic() + 60
+    while len(consumer.assignment()) < partitions:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no partitions assigned within 60 s")
+        await consumer.getmany(timeout_ms=100)
+    print("READY", flush=True)
+
+
 async def consume(args: argparse.Namespace) -> dict[str, Any]:
     consumer = AIOKafkaConsumer(
         args.topic,
@@ -34,12 +45,7 @@ async def consume(args: argparse.Namespace) -> dict[str, Any]:
     latencies_ms: list[float] = []
     first_recv_ns = last_recv_ns = 0
     try:
-        ready_deadline = time.monotonic() + 60
-        while not consumer.assignment():
-            if time.monotonic() > ready_deadline:
-                raise TimeoutError("no partitions assigned within 60 s")
-            await consumer.getmany(timeout_ms=100)
-        print("READY", flush=True)
+        await wait_assigned(consumer, 1)
         cpu0 = time.process_time()
         deadline = time.monotonic() + args.timeout
         while len(latencies_ms) < args.count and time.monotonic() < deadline:

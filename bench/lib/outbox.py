@@ -1,0 +1,22 @@
+"""What the benchmarks read from a service's outbox table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+
+async def rows_per_relay_pass(db: asyncpg.Pool, where: str, *args: Any) -> float:
+    """Mean outbox rows the relay published per pass, over the rows ``where`` selects.
+
+    ``published_at`` is ``clock_timestamp()`` per row of the relay's UPDATE: rows less than 1 ms
+    apart were marked by the same pass (passes are at least a Kafka round trip apart)."""
+    value = await db.fetchval(
+        f"""SELECT count(*)::float8
+                   / greatest(count(*) FILTER (WHERE gap IS NULL OR gap > interval '1 ms'), 1)
+            FROM (SELECT published_at - lag(published_at) OVER (ORDER BY published_at) AS gap
+                  FROM outbox WHERE {where}) AS t""",
+        *args,
+    )
+    return round(float(value or 0.0), 2)
