@@ -154,7 +154,15 @@ async def running(spec: ServiceSpec, settings: ServiceSettings) -> AsyncIterator
 
 
 def client(rt: Runtime) -> httpx.AsyncClient:
+    """An HTTP client of a service running in this process (no socket: the ASGI app itself)."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=rt.app), base_url="http://test")
+
+
+@pytest.fixture
+async def api(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP client of the service that the test module's own ``rt`` fixture runs."""
+    async with client(rt) as c:
+        yield c
 
 
 def token(*roles: str, sub: str = "tester", member_ids: list[str] | None = None) -> dict[str, str]:

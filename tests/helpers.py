@@ -1,4 +1,4 @@
-"""Small helpers for tests that look at Kafka and Postgres directly."""
+"""Small helpers for tests: HTTP problem answers, and Kafka and Postgres looked at directly."""
 
 from __future__ import annotations
 
@@ -8,12 +8,31 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from shared.events.base import Event
 from shared.events.envelope import Envelope
 
 T = TypeVar("T")
+
+
+def assert_problem(
+    r: httpx.Response, status: int, field: str | None = None, rule: str | None = None
+) -> dict[str, Any]:
+    """``r`` is an RFC 9457 problem answer with ``status``: the status code, the content type, the
+    body's own ``status``, no traceback leaked, ``field`` among the ``errors`` and the ``rule``
+    when given. Returns the body, for the test's own further checks."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status, body
+    assert "Traceback" not in r.text
+    if field is not None:
+        assert field in [e["field"] for e in body.get("errors", [])], body
+    if rule is not None:
+        assert body.get("rule") == rule, body
+    return body
 
 
 async def read_topic(
@@ -48,9 +67,10 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 20.0
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
+        value = await check()
+        if value:
+            return value
+        last = value
         await asyncio.sleep(every)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
@@ -80,7 +100,7 @@ def as_record(event: Event, *, service: str = "plans") -> tuple[bytes, bytes, li
 def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
     for k, v in record.headers or ():
         if k == name:
-            return v.decode()
+            return bytes(v).decode()
     return None
 
 

@@ -75,7 +75,7 @@ async def test_broker_killed_and_restarted_loses_nothing(
         own_kafka.kill()  # SIGKILL the broker while events are in flight
         for i in range(PLANS // 2, PLANS):  # plans keeps committing: the outbox holds the events
             await submit_one(i)
-        await asyncio.sleep(2)
+        await asyncio.sleep(2)  # deliberate: the relay keeps failing against the dead broker a while
         own_kafka.start()
         await eventually(lambda: _reviews_at_least(irm_dsn, PLANS), timeout=180, every=0.5)
         await asyncio.sleep(2)  # let any duplicate delivery arrive

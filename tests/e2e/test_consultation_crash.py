@@ -65,6 +65,7 @@ async def test_sigkill_while_commenting_and_before_a_round_closes(env: Env, tmp_
             await asyncio.gather(*writers)
         committed = int(await fetchval(dsn, "SELECT count(*) FROM inputs"))
         assert committed >= len(accepted) > 300
+        # Deliberate: the closing round's closing time passes while the service is down.
         await asyncio.sleep(
             max(0.0, (datetime.fromisoformat(closing["closes_at"]) - datetime.now(UTC)).total_seconds())
         )

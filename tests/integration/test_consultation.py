@@ -125,6 +125,7 @@ async def test_rounds_open_and_close_by_timers_across_a_restart(env: Env) -> Non
                             json={"kind": "draft_plan", "title": "Draft plan", **window(2, 2)})  # fmt: skip
         second = r.json()
         assert second["state"] == "scheduled"
+    # Deliberate: the first round's closing time must pass while the service is down.
     await asyncio.sleep(
         max(0.0, (datetime.fromisoformat(first["closes_at"]) - datetime.now(UTC)).total_seconds()) + 0.5
     )
@@ -743,7 +744,7 @@ async def test_a_round_past_its_closing_time_refuses_input_even_before_the_timer
         async with svc.pool.acquire() as conn, conn.transaction():
             # An input transaction in flight holds the round's row; the closer must wait for it.
             await conn.execute("SELECT 1 FROM rounds WHERE id = $1 FOR KEY SHARE", UUID(rnd["id"]))
-            await asyncio.sleep(3.5)
+            await asyncio.sleep(3.5)  # deliberate: the round's closing time passes while it is held
             late = await http.post(
                 f"/v1/rounds/{rnd['id']}/comments", headers=person(1), json={"body": "late"}
             )

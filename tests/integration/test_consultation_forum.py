@@ -17,17 +17,17 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 
-from services.consultation import forum
+from services.consultation import forum_ops as forum
 from services.consultation.api_forum import router as forum_router
-from services.consultation.domain import forum_meeting_due
+from services.consultation.domain.forum import forum_meeting_due
 from services.consultation.settings import ConsultationSettings
 from shared.auth import Principal
 from shared.events import topics
 from shared.events.consultation import MeetingPhase, Sector
 from shared.kafka import TopicSpec
 from shared.runtime import Runtime, ServiceSpec
-from tests.conftest import Env, client, running, token
-from tests.helpers import header, read_topic
+from tests.conftest import Env, running, token
+from tests.helpers import assert_problem, header, read_topic
 
 # The service's own SPEC also mounts routers still being written; the forum needs only its own.
 FORUM_SPEC = ServiceSpec(
@@ -51,23 +51,6 @@ async def rt(env: Env) -> AsyncIterator[Runtime]:
     settings = env.settings(ConsultationSettings, "consultation", timers_enabled=False, timers_batch_size=2)
     async with running(FORUM_SPEC, settings) as runtime:
         yield runtime
-
-
-@pytest.fixture
-async def api(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(rt) as c:
-        yield c
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert "Traceback" not in r.text
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 def forum_body(member_id: UUID, **over: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from shared.events import topics
 from shared.events.consultation import ForumMeetingHeld, MeetingPhase, ResponseTablePublished, Sector
 from shared.events.plans import DocumentPublished
 from shared.runtime import Runtime
-from tests.conftest import Env, client, running, token
+from tests.conftest import Env, running, token
 from tests.helpers import as_record, eventually, header, produce, read_topic
 
 STAFF = token("staff")
@@ -38,12 +38,6 @@ DOCUMENT_PUBLISHED = DocumentPublished.event_type
 async def rt(env: Env) -> AsyncIterator[Runtime]:
     async with running(PLANS, env.settings(PlansSettings, "plans")) as runtime:
         yield runtime
-
-
-@pytest.fixture
-async def api(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(rt) as c:
-        yield c
 
 
 async def new_plan(api: httpx.AsyncClient) -> tuple[UUID, UUID]:

@@ -11,16 +11,17 @@ import pytest
 
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
-from tests.conftest import Env, client, running, token
+from shared.runtime import Runtime
+from tests.conftest import Env, running, token
+from tests.helpers import assert_problem
 
 STAFF = token("staff")
 
 
 @pytest.fixture
-async def api(env: Env) -> AsyncIterator[httpx.AsyncClient]:
-    async with running(PLANS, env.settings(PlansSettings, "plans", http_max_body_bytes=20_000)) as rt:
-        async with client(rt) as c:
-            yield c
+async def rt(env: Env) -> AsyncIterator[Runtime]:
+    async with running(PLANS, env.settings(PlansSettings, "plans", http_max_body_bytes=20_000)) as runtime:
+        yield runtime
 
 
 def plan_body(member_id: str, **over: Any) -> dict[str, Any]:
@@ -38,17 +39,6 @@ async def member(api: httpx.AsyncClient) -> str:
                        headers=STAFF)  # fmt: skip
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    assert "Traceback" not in r.text
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-    return body
 
 
 async def test_happy_path_and_public_reads_hide_contact_details(api: httpx.AsyncClient) -> None:

@@ -22,7 +22,7 @@ from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from shared.runtime import Runtime
 from tests.conftest import Env, client, running, token
-from tests.helpers import eventually
+from tests.helpers import assert_problem, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "ogp_commitments_sample.csv"
@@ -76,13 +76,6 @@ def line_of(key: str, nth: int = 1) -> int:
 
 def fields_of(report: dict[str, Any]) -> dict[str, list[str]]:
     return {f"{e['commitment_id']}@{e['row']}": [x["field"] for x in e["errors"]] for e in report["errors"]}
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    return body
 
 
 # --- the commitments spreadsheet ----------------------------------------------------------------

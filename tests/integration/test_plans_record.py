@@ -18,7 +18,7 @@ from services.plans.settings import PlansSettings
 from shared.events import topics
 from shared.events.irm import ActedContraryToProcess, CommitmentAssessed, ProceduralReviewLifted, ReviewKind
 from shared.runtime import Runtime
-from tests.conftest import Env, client, running, token
+from tests.conftest import Env, running, token
 from tests.helpers import as_record, eventually, produce
 
 STAFF = token("staff")
@@ -28,12 +28,6 @@ STAFF = token("staff")
 async def rt(env: Env) -> AsyncIterator[Runtime]:
     async with running(PLANS, env.settings(PlansSettings, "plans")) as runtime:
         yield runtime
-
-
-@pytest.fixture
-async def api(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    async with client(rt) as c:
-        yield c
 
 
 async def outbox_types(rt: Runtime) -> list[str]:

@@ -478,7 +478,7 @@ async def test_one_leader_and_a_failover_when_its_connection_drops(env: Env, poo
             return any(r.passes >= 3 for r in runners)
 
         await eventually(passes)
-        for _ in range(10):
+        for _ in range(10):  # the invariant holds over time, not just once: the sleep is deliberate
             assert [r.is_leader for r in runners].count(True) == 1
             await asyncio.sleep(0.05)
         leader = next(r for r in runners if r.is_leader)
@@ -501,7 +501,13 @@ async def test_one_leader_and_a_failover_when_its_connection_drops(env: Env, poo
             return len(await emitted(pool)) == due + 1
 
         await eventually(new_occurrence, timeout=10)
-        await asyncio.sleep(1.0)  # the old leader is back as a standby, and passes go on
+        # The old leader is back as a standby, and passes go on: three more of the new leader's.
+        seen = standby.passes
+
+        async def more_passes() -> bool:
+            return standby.passes >= seen + 3
+
+        await eventually(more_passes, timeout=10)
         assert not leader.is_leader and standby.is_leader
         assert len(await lock_holders(pool)) == 1
         assert len(await assert_exactly_once(pool)) == due + 1
@@ -524,7 +530,8 @@ async def test_two_service_instances_emit_once(env: Env, pool: asyncpg.Pool) -> 
             return bool(n == due)
 
         await eventually(all_published)
-        await asyncio.sleep(1.0)  # several more passes
+        # Deliberate: several more passes (0.2 s apart) go by, to show that none emits twice.
+        await asyncio.sleep(1.0)
         assert len(await lock_holders(pool)) == 1
         assert len(await assert_exactly_once(pool)) == due
     assert await lock_holders(pool) == []
@@ -533,7 +540,7 @@ async def test_two_service_instances_emit_once(env: Env, pool: asyncpg.Pool) -> 
 async def test_timers_can_be_turned_off(env: Env, pool: asyncpg.Pool) -> None:
     await overdue_world(pool, members=1)
     async with running(PLANS, fast(env, timers_enabled=False)):
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # deliberate: five intervals pass and nothing may happen
         assert await lock_holders(pool) == []
     assert await emitted(pool) == []
 
@@ -561,7 +568,8 @@ async def test_sigkill_and_restart_never_emit_twice(env: Env, pool: asyncpg.Pool
         proc.start()
         await proc.wait_ready()
         await eventually(lambda: _equals(count, due + 1), timeout=30)
-        await asyncio.sleep(2.0)  # four more passes of the new process
+        # Deliberate: four more passes of the new process go by, to show that none emits again.
+        await asyncio.sleep(2.0)
         events = await assert_exactly_once(pool)
         assert len(events) == due + 1
         async with httpx.AsyncClient(base_url=proc.base_url) as http:
