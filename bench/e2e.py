@@ -32,7 +32,7 @@ from bench.lib.outbox import rows_per_relay_pass
 from bench.lib.pacing import paced, until
 from bench.lib.profile import PySpy
 from bench.lib.raw import Result, plan_submitted, run_raw
-from bench.lib.service import service_env, settings_of, tunables
+from bench.lib.service import picked, service_env, settings_of, tunables
 from bench.lib.stats import summarize
 from devstack.kafka import KafkaNode
 from devstack.ports import free_port
@@ -272,9 +272,9 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
     plans_settings = settings_of(PlansSettings, plans.env)
     irm_settings = settings_of(IrmSettings, irm.env)
     settings = {
-        "plans": _pick(plans_settings, "relay_batch_size", "relay_poll_interval_s", "relay_coalesce_s",
+        "plans": picked(plans_settings, "relay_batch_size", "relay_poll_interval_s", "relay_coalesce_s",
                        "db_pool_max", "log_level"),
-        "irm": _pick(irm_settings, "consumer_batch_max_records", "consumer_batch_timeout_ms",
+        "irm": picked(irm_settings, "consumer_batch_max_records", "consumer_batch_timeout_ms",
                      "db_pool_max", "relay_batch_size", "relay_coalesce_s", "log_level"),
         "overrides": {**tunables("plans"), **tunables("irm")},
         "bench_writers": args.writers,
@@ -351,11 +351,6 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
         "results": [asdict(r) for r in results],
         "profiles": sorted(p.name for p in log_dir.glob("profile-*")),
     }
-
-
-def _pick(settings: Any, *names: str) -> dict[str, Any]:
-    """The named settings that this version of the services has."""
-    return {n: getattr(settings, n) for n in names if hasattr(settings, n)}
 
 
 # --- report ------------------------------------------------------------------------------------

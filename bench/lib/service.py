@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bench.lib import REPO
 
@@ -52,6 +52,11 @@ def _patched_environ(env: Mapping[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def picked(settings: Any, *names: str) -> dict[str, Any]:
+    """The named settings that this version of the service has."""
+    return {n: getattr(settings, n) for n in names if hasattr(settings, n)}
 
 
 def settings_of(cls: type[S], env: Mapping[str, str]) -> S:
