@@ -15,8 +15,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
-from services.consultation import forum
+from services.consultation.domain.forum import Meeting, Seat
+from services.consultation.queries import forum as forum_queries
 from services.consultation.schemas import Text
+from services.consultation.store import transaction
+from services.consultation.use_cases import forum
 from shared.auth import Principal, Role, require
 from shared.events.consultation import MeetingPhase, Sector
 from shared.runtime import Runtime, runtime_of
@@ -142,62 +145,69 @@ def _today(rt: Runtime) -> date:
     return override or datetime.now(UTC).date()
 
 
+def _seat(seat: Seat) -> dict[str, Any]:
+    return {
+        "id": seat.id, "forum_id": seat.forum_id, "organisation": seat.organisation, "sector": seat.sector,
+        "joined_on": seat.joined_on, "left_on": seat.left_on,
+    }  # fmt: skip
+
+
+def _meeting(m: Meeting) -> dict[str, Any]:
+    return {
+        "id": m.id, "forum_id": m.forum_id, "held_on": m.held_on, "phase": m.phase,
+        "plan_id": m.plan_id, "agenda": m.agenda, "minutes_url": m.minutes_url,
+        "attendance": m.attendance, "created_at": m.created_at,
+    }  # fmt: skip
+
+
 @router.post("/forums", status_code=201, response_model=ForumOut)
 async def create_forum(body: ForumIn, rt: RT, who: Editor) -> dict[str, Any]:
     """Record a member's forum with its public rules of participation; one per member (409)."""
-    row = await forum.create_forum(
-        rt.pool,
-        who,
-        member_id=body.member_id,
-        name=body.name,
-        rules_url=str(body.rules_url),
-        rules_summary=body.rules_summary,
-        established_on=body.established_on,
+    cmd = forum.CreateForum(
+        who, body.member_id, body.name, str(body.rules_url), body.rules_summary, body.established_on
     )
+    async with transaction(rt.pool) as uow:
+        created = await forum.create_forum(uow, cmd)
     async with rt.pool.acquire() as conn:
-        return await forum.forum_view(conn, _today(rt), forum_id=row["id"])
+        return await forum_queries.forum_view(conn, _today(rt), forum_id=created.id)
 
 
 @router.get("/forums/{forum_id}", response_model=ForumOut)
 async def get_forum(forum_id: UUID, rt: RT) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
-        return await forum.forum_view(conn, _today(rt), forum_id=forum_id)
+        return await forum_queries.forum_view(conn, _today(rt), forum_id=forum_id)
 
 
 @router.get("/members/{member_id}/forum", response_model=ForumOut)
 async def get_member_forum(member_id: UUID, rt: RT) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
-        return await forum.forum_view(conn, _today(rt), member_id=member_id)
+        return await forum_queries.forum_view(conn, _today(rt), member_id=member_id)
 
 
 @router.post("/forums/{forum_id}/members", status_code=201, response_model=SeatRecordOut)
 async def add_seat(forum_id: UUID, body: SeatIn, rt: RT, who: Editor) -> dict[str, Any]:
     """Give an organisation a seat; the same organisation twice is a 409."""
-    return await forum.add_seat(
-        rt.pool, who, forum_id, organisation=body.organisation, sector=body.sector, joined_on=body.joined_on
-    )
+    cmd = forum.AddSeat(who, forum_id, body.organisation, body.sector, body.joined_on)
+    async with transaction(rt.pool) as uow:
+        return _seat(await forum.add_seat(uow, cmd))
 
 
 @router.post("/forums/{forum_id}/members/{seat_id}/leave", response_model=SeatRecordOut)
 async def leave_seat(forum_id: UUID, seat_id: UUID, body: LeaveIn, rt: RT, who: Editor) -> dict[str, Any]:
     """End a seat; it stays in the record with the day it ended."""
-    return await forum.leave_seat(rt.pool, who, forum_id, seat_id, body.left_on)
+    async with transaction(rt.pool) as uow:
+        return _seat(await forum.leave_seat(uow, forum.LeaveSeat(who, forum_id, seat_id, body.left_on)))
 
 
 @router.post("/forums/{forum_id}/meetings", status_code=201, response_model=MeetingOut)
 async def record_meeting(forum_id: UUID, body: MeetingIn, rt: RT, who: Editor) -> dict[str, Any]:
     """Record a meeting the forum held (not one planned): it restarts the six-month count."""
-    return await forum.record_meeting(
-        rt.pool,
-        who,
-        forum_id,
-        held_on=body.held_on,
-        phase=body.phase,
-        plan_id=body.plan_id,
-        agenda=body.agenda,
-        minutes_url=str(body.minutes_url) if body.minutes_url is not None else None,
-        attendance=body.attendance,
-    )
+    cmd = forum.RecordMeeting(
+        who, forum_id, body.held_on, body.phase, body.plan_id, body.agenda,
+        str(body.minutes_url) if body.minutes_url is not None else None, body.attendance,
+    )  # fmt: skip
+    async with transaction(rt.pool) as uow:
+        return _meeting(await forum.record_meeting(uow, cmd))
 
 
 @router.get("/forums/{forum_id}/meetings", response_model=MeetingsOut)
@@ -211,4 +221,4 @@ async def list_meetings(
     """Meetings newest first; with ``plan_id``, those about that plan and how many of the
     implementation meetings standard 5 asks for were held."""
     async with rt.pool.acquire() as conn:
-        return await forum.list_meetings(conn, forum_id, plan_id, limit=limit, offset=offset)
+        return await forum_queries.list_meetings(conn, forum_id, plan_id, limit=limit, offset=offset)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 
-from services.consultation.domain import redact_contacts
+from services.consultation.domain.common import redact_contacts
 from shared.events.consultation import Alignment, AnchorType, Decision, RoundKind, Sector
 
 

@@ -6,8 +6,9 @@ from services.consultation.api import router
 from services.consultation.api_forum import router as forum_router
 from services.consultation.api_inputs import router as inputs_router
 from services.consultation.api_responses import router as responses_router
-from services.consultation.handlers import handlers
+from services.consultation.reactions import reactions
 from services.consultation.settings import ConsultationSettings
+from services.consultation.store import PgConsultationUnitOfWork
 from services.consultation.timers import timer_loop
 from shared.events import topics
 from shared.kafka import TopicSpec
@@ -22,6 +23,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, inputs_router, responses_router, forum_router],
     background=[timer_loop],
-    reactions=lambda rt: handlers(ConsultationSettings.of(rt.settings)),
+    reactions=lambda rt: reactions(ConsultationSettings.of(rt.settings)),
+    uow=PgConsultationUnitOfWork,
     produces=[TopicSpec(topics.CONSULTATION)],
 )

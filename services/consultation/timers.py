@@ -1,11 +1,11 @@
 """Timers of the consultation service: rounds open and close at their set times, and a forum
 that has not met for six months is reported (``ForumMeetingOverdue``).
 
-Everything a timer does is a conditional change committed with its event, so restarts, crashes
-and two runners at once never open, close or report anything twice; the timers keep no state of
-their own, so a round due while the service was down opens (and closes) at the next start. One
-replica runs them (:mod:`shared.leader`); it sleeps until the next round is due, at most
-``timers_interval_s``, and wakes at once when a round is scheduled (NOTIFY).
+Everything a timer does is a use case whose change is committed with its event, so restarts,
+crashes and two runners at once never open, close or report anything twice; the timers keep no
+state of their own, so a round due while the service was down opens (and closes) at the next
+start. One replica runs them (:mod:`shared.leader`); it sleeps until the next round is due, at
+most ``timers_interval_s``, and wakes at once when a round is scheduled (NOTIFY).
 """
 
 from __future__ import annotations
@@ -17,22 +17,59 @@ from typing import TYPE_CHECKING
 import asyncpg
 from prometheus_client import Counter
 
-from services.consultation import rounds
-from services.consultation.forum import emit_forum_overdue
+from services.consultation.queries.rounds import seconds_until_next_due
 from services.consultation.settings import ConsultationSettings
+from services.consultation.store import transaction
+from services.consultation.store.rounds import TIMERS_CHANNEL
+from services.consultation.use_cases import forum, rounds
 from shared.leader import LeaderRunner, run_as_leader
+from shared.locks import CONSULTATION_TIMERS
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
-
-#: Advisory lock key of the consultation timers' leader (keys live per database).
-TIMERS_LOCK = 0x5A4A_0203
 
 TIMER_ACTIONS = Counter(
     "sharaka_consultation_timer_actions_total", "Rounds opened/closed and forum gaps reported", ["action"]
 )
 for _action in ("round_opened", "round_closed", "forum_meeting_overdue"):
     TIMER_ACTIONS.labels(action=_action)
+
+
+async def open_due(pool: asyncpg.Pool, limit: int) -> int:
+    async with transaction(pool) as uow:
+        return await rounds.open_due_rounds(uow, rounds.OpenDueRounds(limit))
+
+
+async def close_due(pool: asyncpg.Pool, limit: int, min_cell: int) -> int:
+    async with transaction(pool) as uow:
+        return await rounds.close_due_rounds(uow, rounds.CloseDueRounds(limit, min_cell))
+
+
+async def emit_forum_overdue(
+    pool: asyncpg.Pool,
+    today: date,
+    settings: ConsultationSettings,
+    should_continue: Callable[[], bool] = lambda: True,
+) -> int:
+    """Emit ``ForumMeetingOverdue`` for every gap due on ``today`` not emitted before.
+
+    A forum is overdue when ``today`` is after six calendar months from its last meeting (or its
+    establishment): :func:`domain.forum.forum_overdue`, computed in SQL for every forum at once.
+    Safe to call again after a crash and from several processes at once. Works in batches of
+    ``settings.timers_batch_size``, one transaction each, and asks ``should_continue`` before
+    each, so a runner that lost its leadership or is stopping ends early. Returns the number of
+    events emitted."""
+    total = 0
+    batch = forum.ReportOverdueForums(today, settings.timers_batch_size)
+    while should_continue():
+        async with transaction(pool) as uow:
+            done = await forum.report_overdue_forums(uow, batch)
+        total += done.emitted
+        # A short batch means nothing is left; a batch that emitted nothing lost every race, and
+        # looking again at once would find the same rows: the next pass will.
+        if done.found < settings.timers_batch_size or done.emitted == 0:
+            break
+    return total
 
 
 async def run_timers(
@@ -46,10 +83,10 @@ async def run_timers(
     the service was down opens and closes in the same pass), then the forum check."""
     counts = {"round_opened": 0, "round_closed": 0, "forum_meeting_overdue": 0}
     steps: tuple[tuple[str, Callable[[], Awaitable[int]]], ...] = (
-        ("round_opened", lambda: rounds.open_due(pool, settings.timers_batch_size)),
+        ("round_opened", lambda: open_due(pool, settings.timers_batch_size)),
         (
             "round_closed",
-            lambda: rounds.close_due(pool, settings.timers_batch_size, settings.participation_min_cell),
+            lambda: close_due(pool, settings.timers_batch_size, settings.participation_min_cell),
         ),
     )
     for action, step in steps:
@@ -71,17 +108,17 @@ def timer_runner(pool: asyncpg.Pool, settings: ConsultationSettings) -> LeaderRu
         return await run_timers(pool, settings, should_continue=should_continue)
 
     async def next_wait() -> float | None:
-        return await rounds.seconds_until_next_due(pool)
+        return await seconds_until_next_due(pool)
 
     return LeaderRunner(
         job="consultation-timers",
         dsn=settings.database_url,
-        lock_key=TIMERS_LOCK,
+        lock_key=CONSULTATION_TIMERS,
         work=work,
         interval_s=settings.timers_interval_s,
         lock_retry_s=settings.timers_lock_retry_s,
         next_wait=next_wait,
-        listen=rounds.TIMERS_CHANNEL,
+        listen=TIMERS_CHANNEL,
     )
 
 

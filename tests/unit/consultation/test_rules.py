@@ -1,30 +1,26 @@
 """The consultation rules without I/O: notice, round transitions, duplicate detection, contact
-masking, the rate limiter's window, response coverage and the participation breakdown."""
+masking, the rate limiter's refusal, response coverage and the participation breakdown. Each
+expected answer is written out as an example."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.consultation.domain import (
-    InputFacts,
-    Profile,
-    RateWindow,
-    RuleViolation,
-    breakdown,
+from services.consultation.domain.common import redact_contacts, text_hash
+from services.consultation.domain.inputs import Counted, check_rate, retry_after
+from services.consultation.domain.reports import InputFacts, Profile, breakdown, coverage
+from services.consultation.domain.rounds import (
     check_round_transition,
     check_schedule,
     check_takes_input,
-    coverage,
-    next_window,
     notice,
-    redact_contacts,
-    retry_after,
-    text_hash,
 )
+from shared.errors import RateLimited, RuleViolation
 from shared.events.consultation import RoundState
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -41,31 +37,48 @@ def test_schedule_window() -> None:
     check_schedule(T0, T0 + timedelta(hours=1), T0)
     with pytest.raises(RuleViolation) as err:
         check_schedule(T0, T0, T0 - timedelta(days=1))
-    assert err.value.field == "closes_at"
-    with pytest.raises(RuleViolation):
+    assert (err.value.rule, err.value.field, err.value.message) == (
+        "round_window", "closes_at", "closes_at must be after opens_at",
+    )  # fmt: skip
+    with pytest.raises(RuleViolation) as err:
         check_schedule(T0 - timedelta(days=2), T0 - timedelta(days=1), T0)
+    assert (err.value.rule, err.value.field, err.value.message) == (
+        "round_window", "closes_at", "closes_at must be in the future",
+    )  # fmt: skip
 
 
-@given(st.sampled_from(list(RoundState)), st.sampled_from(list(RoundState)))
-def test_round_state_machine(current: RoundState, to: RoundState) -> None:
-    allowed = {
-        (RoundState.SCHEDULED, RoundState.OPEN),
-        (RoundState.SCHEDULED, RoundState.CANCELLED),
-        (RoundState.OPEN, RoundState.CLOSED),
-    }
-    if (current, to) in allowed:
+SCH, OPN, CLO, CAN = RoundState.SCHEDULED, RoundState.OPEN, RoundState.CLOSED, RoundState.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("current", "to", "allowed"),
+    [
+        (SCH, OPN, True), (SCH, CAN, True), (SCH, CLO, False), (SCH, SCH, False),
+        (OPN, CLO, True), (OPN, CAN, False), (OPN, SCH, False), (OPN, OPN, False),
+        (CLO, OPN, False), (CLO, SCH, False), (CLO, CAN, False), (CLO, CLO, False),
+        (CAN, OPN, False), (CAN, SCH, False), (CAN, CLO, False), (CAN, CAN, False),
+    ],
+)  # fmt: skip
+def test_round_state_machine(current: RoundState, to: RoundState, allowed: bool) -> None:
+    if allowed:
         check_round_transition(current, to)
     else:
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolation) as refused:
             check_round_transition(current, to)
+        assert refused.value.rule == "round_transition"
+        assert refused.value.message == f"a {current.value} round cannot become {to.value}"
 
 
 def test_only_an_open_round_takes_input() -> None:
     check_takes_input(RoundState.OPEN)
-    for state in (RoundState.SCHEDULED, RoundState.CLOSED, RoundState.CANCELLED):
+    for state, message in (
+        (RoundState.SCHEDULED, "the round is scheduled; it takes no input"),
+        (RoundState.CLOSED, "the round is closed; it takes no input"),
+        (RoundState.CANCELLED, "the round is cancelled; it takes no input"),
+    ):
         with pytest.raises(RuleViolation) as err:
             check_takes_input(state)
-        assert err.value.rule == "round_not_open" and err.value.field is None
+        assert (err.value.rule, err.value.field, err.value.message) == ("round_not_open", None, message)
 
 
 def test_duplicates_ignore_case_spacing_and_unicode_forms() -> None:
@@ -92,15 +105,30 @@ def test_contacts_are_masked_and_figures_kept(text: str, expected: str) -> None:
     assert redact_contacts(text) == expected
 
 
-def test_rate_window_is_fixed() -> None:
+@pytest.mark.parametrize(
+    ("elapsed", "seconds"),
+    [
+        (timedelta(seconds=10), 50),
+        (timedelta(seconds=59, milliseconds=500), 1),  # rounded up, never 0
+        (timedelta(seconds=59, milliseconds=999), 1),
+        (timedelta(seconds=20, milliseconds=1), 40),
+        (timedelta(seconds=75), 1),  # a window already over still says "retry in 1 s"
+    ],
+)
+def test_retry_after_is_the_rest_of_the_window(elapsed: timedelta, seconds: int) -> None:
+    assert retry_after(T0, T0 + elapsed, timedelta(minutes=1)) == seconds
+
+
+def test_more_than_the_limit_in_a_window_is_refused_with_retry_after() -> None:
+    # The window is counted in SQL (tests/unit/consultation/test_rate_window.py); this is the rule
+    # applied to the count the repository returns.
     w = timedelta(minutes=1)
-    first = next_window(None, T0, w)
-    assert first == RateWindow(T0, 1)
-    second = next_window(first, T0 + timedelta(seconds=59), w)
-    assert second == RateWindow(T0, 2)
-    assert next_window(second, T0 + w, w) == RateWindow(T0 + w, 1)
-    assert retry_after(T0, T0 + timedelta(seconds=59, milliseconds=500), w) == 1
-    assert retry_after(T0, T0 + timedelta(seconds=10), w) == 50
+    check_rate(Counted(uuid4(), T0, 3), 3, T0 + timedelta(seconds=5), w, exempt=False)
+    with pytest.raises(RateLimited) as refused:
+        check_rate(Counted(uuid4(), T0, 4), 3, T0 + timedelta(seconds=5), w, exempt=False)
+    assert refused.value.retry_after_s == 55
+    assert refused.value.message == "too many inputs from you; try again in 55 s"
+    check_rate(Counted(uuid4(), T0, 400), 3, T0 + timedelta(seconds=5), w, exempt=True)
 
 
 def facts(hours: float | None, *, hidden: bool = False, official: bool = False) -> InputFacts:
@@ -126,6 +154,7 @@ def test_coverage_with_nothing_to_answer_is_undefined_not_zero() -> None:
     st.lists(st.tuples(st.one_of(st.none(), st.floats(0, 1000)), st.booleans(), st.booleans()), max_size=50)
 )
 def test_coverage_is_a_share(items: list[tuple[float | None, bool, bool]]) -> None:
+    # A property on top of the examples above: whatever the inputs, a share between 0 and 1.
     c = coverage([facts(h, hidden=hid, official=off) for h, hid, off in items])
     assert 0 <= c.answered <= c.needing <= len(items)
     if c.ratio is not None:

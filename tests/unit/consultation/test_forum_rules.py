@@ -9,20 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.consultation.domain import (
+from services.consultation.domain.common import check_not_future, latest_local_date
+from services.consultation.domain.forum import (
     FORUM_MAX_GAP_MONTHS,
     IMPLEMENTATION_MEETINGS_REQUIRED,
-    RuleViolation,
+    check_attendance,
+    compliance,
     forum_meeting_due,
     forum_overdue,
-)
-from services.consultation.forum import (
-    check_attendance,
-    check_not_future,
-    compliance,
-    latest_local_date,
     occurrence,
 )
+from shared.errors import RuleViolation
 from shared.events.consultation import Sector
 
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
@@ -62,16 +59,40 @@ def test_due_day_itself_is_not_overdue() -> None:
     assert forum_overdue(date(2026, 2, 1), established, date(2026, 8, 2))
 
 
+@pytest.mark.parametrize(
+    ("since", "today", "overdue"),
+    [
+        (date(2025, 1, 15), date(2025, 7, 15), False),  # the due day itself
+        (date(2025, 1, 15), date(2025, 7, 16), True),
+        (date(2024, 8, 31), date(2025, 2, 28), False),  # due on February's last day
+        (date(2024, 8, 31), date(2025, 3, 1), True),
+        (date(2023, 8, 31), date(2024, 2, 29), False),  # a leap February
+        (date(2023, 8, 31), date(2024, 3, 1), True),
+        (date(2025, 6, 1), date(2025, 1, 1), False),  # a day before the gap began
+    ],
+)
+def test_overdue_exactly_after_the_due_day(since: date, today: date, overdue: bool) -> None:
+    assert forum_overdue(None, since, today) is overdue
+
+
 @given(days, days)
-def test_overdue_exactly_after_the_due_day(since: date, today: date) -> None:
+def test_overdue_is_after_six_months_whatever_the_days(since: date, today: date) -> None:
+    # A property on top of the examples above.
     due = forum_meeting_due(None, since)
     assert forum_overdue(None, since, today) == (today > due)
     assert since < due <= since + timedelta(days=184)  # six months are 181 to 184 days
 
 
-@given(days, days)
-def test_last_meeting_takes_precedence_over_establishment(established: date, last: date) -> None:
-    assert forum_meeting_due(last, established) == forum_meeting_due(None, last)
+@pytest.mark.parametrize(
+    ("established", "last", "due"),
+    [
+        (date(2020, 1, 1), date(2025, 9, 1), date(2026, 3, 1)),
+        (date(2025, 1, 15), date(2025, 1, 15), date(2025, 7, 15)),
+        (date(2025, 1, 31), date(2025, 3, 31), date(2025, 9, 30)),
+    ],
+)
+def test_last_meeting_takes_precedence_over_establishment(established: date, last: date, due: date) -> None:
+    assert forum_meeting_due(last, established) == due
 
 
 def test_occurrence_names_the_gap() -> None:
@@ -128,4 +149,6 @@ def test_a_meeting_needs_someone_there() -> None:
     for empty in ({}, {Sector.GOVERNMENT: 0, Sector.CIVIL_SOCIETY: 0}):
         with pytest.raises(RuleViolation) as refused:
             check_attendance(empty)
-        assert refused.value.field == "attendance"
+        assert (refused.value.rule, refused.value.field, refused.value.message) == (
+            "no_attendance", "attendance", "a meeting needs at least one attendee",
+        )  # fmt: skip
