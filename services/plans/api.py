@@ -1,17 +1,21 @@
-"""HTTP API of the plans service: parse, authorise, call a use case, shape the answer.
+"""HTTP API of the plans service: parse, authorise the role, call a use case, shape the answer.
 
 Reads are public; writes need a token: staff for members, staff or the member's own government
 point of contact for plans. Contact details are never returned, only the contact's opaque id.
+Refusals are domain errors, which :mod:`shared.http` answers with ``application/problem+json``.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from services.plans import commitments, eligibility, handlers, store
+from services.plans import store
+from services.plans.domain.eligibility import EligibilityInput, result_json
+from services.plans.domain.plans import Plan
 from services.plans.schemas import (
     CommitmentIn,
     CommitmentPatch,
@@ -27,8 +31,11 @@ from services.plans.schemas import (
     SelfAssessmentIn,
     TransitionIn,
 )
+from services.plans.store import PlansUnitOfWork
+from services.plans.store.postgres import PgMembers
+from services.plans.use_cases import commitments, documents, members, milestones, plans
 from shared.auth import Principal, Role, require
-from shared.http import NotFound, Unprocessable
+from shared.errors import Invalid, NotFound
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1")
@@ -37,27 +44,55 @@ Staff = Annotated[Principal, Depends(require(Role.STAFF))]
 Editor = Annotated[Principal, Depends(require(Role.STAFF, Role.GOVERNMENT))]
 
 
+def _plan_out(plan: Plan) -> PlanOut:
+    return PlanOut.model_validate(plan, from_attributes=True)
+
+
+def _localized(text: str | dict[Any, str] | None) -> milestones.MilestoneText | None:
+    if text is None:
+        return None
+    return milestones.MilestoneText(text if isinstance(text, str) else {str(k): v for k, v in text.items()})
+
+
 # --- members --------------------------------------------------------------------------------
 
 
 @router.post("/members", status_code=201, response_model=MemberOut, tags=["members"])
 async def create_member(body: MemberIn, rt: RT, _: Staff) -> MemberOut:
-    row = await handlers.create_member(rt.pool, body.name, body.kind, body.country_code, body.region)
-    return MemberOut(**row)
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        member = await members.create_member(
+            uow, members.CreateMember(body.name, body.kind, body.country_code, body.region)
+        )
+    return MemberOut.model_validate(member, from_attributes=True)
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, tags=["members"])
 async def get_member(member_id: UUID, rt: RT) -> MemberOut:
-    row = await store.get_member(rt.pool, member_id)
-    if row is None:
+    member = await PgMembers(rt.pool).get(member_id)
+    if member is None:
         raise NotFound(f"member {member_id}")
-    return MemberOut(**row)
+    return MemberOut.model_validate(member, from_attributes=True)
 
 
 @router.post("/members/{member_id}/status", tags=["members"])
 async def set_member_status(member_id: UUID, body: MemberStatusIn, rt: RT, who: Staff) -> dict[str, Any]:
     """Staff record a change of standing (IRM findings arrive as events and do the same)."""
-    return await handlers.set_member_status(rt.pool, who, member_id, body.status, body.reason, body.plan_id)
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        change = await members.change_member_status(
+            uow,
+            members.ChangeMemberStatus(
+                member_id, body.status, body.reason, by=who.subject, plan_id=body.plan_id
+            ),
+        )
+    return {
+        "member_id": change.member_id,
+        "from_status": change.from_status,
+        "status": change.to_status,
+        "reason": change.reason,
+        "changed_at": change.changed_at,
+    }
 
 
 @router.get("/members/{member_id}/status-history", tags=["members"])
@@ -72,13 +107,15 @@ async def member_status_history(member_id: UUID, rt: RT) -> list[dict[str, Any]]
 
 @router.put("/members/{member_id}/eligibility/{year}", tags=["eligibility"])
 async def score_eligibility(
-    member_id: UUID, year: int, body: eligibility.EligibilityInput, rt: RT, who: Staff
+    member_id: UUID, year: int, body: EligibilityInput, rt: RT, who: Staff
 ) -> dict[str, Any]:
     """Score one year from the indicator values; the result is computed, never typed in."""
     if body.year != year:
-        raise Unprocessable("year", f"the body's year {body.year} differs from the path's {year}")
-    result = await handlers.score_eligibility(rt.pool, who, member_id, body)
-    return handlers.result_json(result)
+        raise Invalid("year", f"the body's year {body.year} differs from the path's {year}")
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        result = await members.score_eligibility(uow, members.ScoreEligibility(member_id, body, who.subject))
+    return result_json(result)
 
 
 @router.get("/members/{member_id}/eligibility", tags=["eligibility"])
@@ -95,32 +132,55 @@ async def list_eligibility(member_id: UUID, rt: RT) -> list[dict[str, Any]]:
 
 @router.post("/plans", status_code=201, response_model=PlanOut, tags=["plans"])
 async def create_plan(body: PlanIn, rt: RT, who: Editor) -> PlanOut:
-    row = await handlers.create_plan(
-        rt.pool,
-        who,
-        member_id=body.member_id,
-        title=body.title,
-        start_date=body.start_date,
-        end_date=body.end_date,
-        contact=body.point_of_contact.model_dump(mode="json"),
-        strands=body.strands,
-    )
-    return PlanOut(**row)
+    contact = body.point_of_contact.model_dump(mode="json")
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        plan = await plans.create_plan(
+            uow,
+            plans.CreatePlan(
+                who,
+                body.member_id,
+                body.title,
+                body.start_date,
+                body.end_date,
+                plans.ContactDetails(**contact),
+                strands=body.strands,
+            ),
+        )
+    return _plan_out(plan)
 
 
 @router.post("/plans/{plan_id}/transitions", response_model=PlanOut, tags=["plans"])
 async def transition(plan_id: UUID, body: TransitionIn, rt: RT, who: Editor) -> PlanOut:
     """Move the plan along its state machine; a move the rules forbid is a 409 naming the rule.
     Commitments follow: submitted → adopted, implementing → implementing, ended → ended."""
-    return PlanOut(**await handlers.transition_plan(rt.pool, who, plan_id, body.to))
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        plan = await plans.transition_plan(uow, plans.TransitionPlan(who, plan_id, body.to))
+    return _plan_out(plan)
 
 
 @router.post("/plans/{plan_id}/documents", status_code=201, tags=["repository"])
 async def publish_document(plan_id: UUID, body: DocumentIn, rt: RT, who: Editor) -> dict[str, Any]:
     """Add a document to the plan's public repository (co-creation standard 2)."""
-    return await commitments.publish_document(
-        rt.pool, who, plan_id, body.model_dump(mode="json") | {"published_on": body.published_on}
-    )
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        d = await documents.publish_document(
+            uow,
+            documents.PublishDocument(
+                who, plan_id, body.type, body.title, str(body.url), body.language, body.published_on
+            ),
+        )
+    return {
+        "id": d.id,
+        "plan_id": d.plan_id,
+        "member_id": d.member_id,
+        "type": d.type.value,
+        "title": d.title,
+        "url": d.url,
+        "language": d.language.value,
+        "published_on": d.published_on,
+    }
 
 
 # --- commitments and milestones ---------------------------------------------------------------
@@ -128,10 +188,12 @@ async def publish_document(plan_id: UUID, body: DocumentIn, rt: RT, who: Editor)
 
 @router.post("/plans/{plan_id}/commitments", status_code=201, tags=["commitments"])
 async def add_commitment(plan_id: UUID, body: CommitmentIn, rt: RT, who: Editor) -> dict[str, Any]:
-    fields = body.to_fields()
-    fields["original_language"] = (body.original_language or "en").__str__()
-    row = await commitments.add_commitment(rt.pool, who, plan_id, fields)
-    return commitments.snapshot(row).model_dump(mode="json") | {"id": str(row["id"])}
+    columns = body.to_fields()
+    columns["original_language"] = str(body.original_language or "en")
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        c = await commitments.add_commitment(uow, commitments.AddCommitment(who, plan_id, columns))
+    return c.snapshot().model_dump(mode="json") | {"id": str(c.id)}
 
 
 @router.patch("/commitments/{commitment_id}", tags=["commitments"])
@@ -139,18 +201,26 @@ async def update_commitment(
     commitment_id: UUID, body: CommitmentPatch, rt: RT, who: Editor
 ) -> dict[str, Any]:
     """Change some fields; every change is kept in the commitment's public history."""
-    fields = body.to_fields()
-    fields.pop("expected_version", None)
-    row = await commitments.update_commitment(rt.pool, who, commitment_id, fields, body.expected_version)
-    return commitments.snapshot(row).model_dump(mode="json")
+    columns = body.to_fields()
+    columns.pop("expected_version", None)
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        c = await commitments.update_commitment(
+            uow, commitments.UpdateCommitment(who, commitment_id, columns, body.expected_version)
+        )
+    return c.snapshot().model_dump(mode="json")
 
 
 @router.post("/commitments/{commitment_id}/transitions", tags=["commitments"])
 async def transition_commitment(
     commitment_id: UUID, body: CommitmentTransitionIn, rt: RT, who: Editor
 ) -> dict[str, Any]:
-    row = await commitments.transition_commitment(rt.pool, who, commitment_id, body.to, body.reason)
-    return commitments.snapshot(row).model_dump(mode="json")
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        c = await commitments.transition_commitment(
+            uow, commitments.TransitionCommitment(who, commitment_id, body.to, body.reason)
+        )
+    return c.snapshot().model_dump(mode="json")
 
 
 @router.get("/commitments/{commitment_id}/history", tags=["commitments"])
@@ -168,38 +238,38 @@ async def commitment_history(commitment_id: UUID, rt: RT) -> list[dict[str, Any]
 
 @router.post("/commitments/{commitment_id}/milestones", status_code=201, tags=["milestones"])
 async def add_milestone(commitment_id: UUID, body: MilestoneIn, rt: RT, who: Editor) -> dict[str, Any]:
-    c = await store.get_commitment(rt.pool, commitment_id)
-    if c is None:
-        raise NotFound(f"commitment {commitment_id}")
-    lang = c["original_language"]
-    texts = {"title": body.title if isinstance(body.title, dict) else {lang: body.title}}
-    if body.deliverable is not None:
-        texts["deliverable"] = (
-            body.deliverable if isinstance(body.deliverable, dict) else {lang: body.deliverable}
+    title = _localized(body.title)
+    assert title is not None
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        m = await milestones.add_milestone(
+            uow,
+            milestones.AddMilestone(
+                who,
+                commitment_id,
+                title,
+                _localized(body.deliverable),
+                body.start_date,
+                body.end_date,
+                body.responsible,
+                body.weight,
+            ),
         )
-    fields = {
-        "texts": {k: {str(lk): v for lk, v in t.items()} for k, t in texts.items()},
-        "start_date": body.start_date,
-        "end_date": body.end_date,
-        "responsible": body.responsible,
-        "weight": body.weight,
-    }
-    return await commitments.add_milestone(rt.pool, who, commitment_id, fields)
+    return asdict(m)
 
 
 @router.post("/milestones/{milestone_id}/progress", tags=["milestones"])
 async def report_progress(milestone_id: UUID, body: ProgressIn, rt: RT, who: Editor) -> dict[str, Any]:
     """A progress report with evidence; progress rolls up by weight to the commitment and plan."""
-    return await commitments.report_progress(
-        rt.pool,
-        who,
-        milestone_id,
-        status=body.status,
-        progress=body.progress,
-        note=body.note,
-        evidence=body.evidence,
-        end_date=body.end_date,
-    )
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        m = await milestones.report_progress(
+            uow,
+            milestones.ReportProgress(
+                who, milestone_id, body.status, body.progress, body.note, body.evidence, body.end_date
+            ),
+        )
+    return asdict(m)
 
 
 @router.get("/milestones/{milestone_id}/updates", tags=["milestones"])
@@ -215,6 +285,9 @@ async def milestone_updates(milestone_id: UUID, rt: RT) -> list[dict[str, Any]]:
 @router.put("/commitments/{commitment_id}/self-assessment", tags=["commitments"])
 async def self_assessment(commitment_id: UUID, body: SelfAssessmentIn, rt: RT, who: Editor) -> dict[str, Any]:
     """The government's end-of-term self-assessment of the commitment."""
-    return await commitments.record_self_assessment(
-        rt.pool, who, commitment_id, body.completion, body.evidence, body.note
-    )
+    uow: PlansUnitOfWork
+    async with rt.uow() as uow:
+        return await commitments.record_self_assessment(
+            uow,
+            commitments.RecordSelfAssessment(who, commitment_id, body.completion, body.evidence, body.note),
+        )

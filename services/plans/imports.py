@@ -43,17 +43,20 @@ import asyncpg
 from pydantic import ValidationError
 
 from services.plans import commitments, domain, handlers, store
+from services.plans.domain.commitments import diff
 from services.plans.schemas import CommitmentIn
+from services.plans.use_cases.commitments import CorrectCommitment, correct_commitment
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, pending_migrations
+from shared.errors import DomainError
 from shared.events.plans import (
-    CommitmentUpdated,
     EvidenceLink,
     Language,
     MemberKind,
     MilestoneStatus,
     PlanState,
 )
-from shared.http import Problem
+from shared.http import Problem, problem_for
+from shared.locks import PLANS_IMPORT
 from shared.uow import UnitOfWork
 
 SERVICE = "plans"
@@ -63,7 +66,7 @@ FieldError = dict[str, str]
 #: One import at a time (a commitments import holds it for its whole run, a progress import for
 #: each batch): two imports could otherwise race to create the same member or plan, or lock the
 #: same plans in another order. HTTP edits lock one plan at a time and never take it.
-IMPORT_LOCK = 0x5A4A_0101
+IMPORT_LOCK = PLANS_IMPORT
 BATCH_SIZE = 200
 #: Connections an import writes with at once. Rows are dealt to them by member, so two never
 #: touch the same member, plan or commitment (no lock waits, each aggregate's events in order).
@@ -491,17 +494,6 @@ def parse_commitment(line: int, cells: dict[str, str], present: set[str]) -> Com
     )
 
 
-def _jsonable(value: Any) -> Any:
-    """Comparable, JSON-ready form of a column value (dates, UUIDs, Decimals)."""
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if hasattr(value, "is_finite"):  # Decimal
-        return float(value)
-    return value
-
-
 def _legacy_star(block: Row, relevant: bool) -> bool | None:
     """OGP's legacy star: specific, relevant, potentially moderate or transformative, and at least
     substantially complete. Unknown (None) until all three scales are known."""
@@ -544,14 +536,6 @@ def desired_values(row: CommitmentRow, current: Row | None) -> Row:
     return out
 
 
-def diff(current: Row, desired: Row) -> Row:
-    return {
-        k: {"from": _jsonable(current[k]), "to": _jsonable(v)}
-        for k, v in desired.items()
-        if _jsonable(current[k]) != _jsonable(v)
-    }
-
-
 def _check_rules(values: Row, current: Row | None) -> None:
     merged = {**(current or {}), **values}
     try:
@@ -581,7 +565,7 @@ _PLANS_BY_KEY = """SELECT id, member_id, state, start_date, source_key FROM plan
 _MEMBERS_BY_KEY = """SELECT id, name, kind, country_code, region, source_key FROM members
     WHERE source_key = ANY($1::text[])"""
 
-_ROW_ERRORS = (RowFailure, Problem, domain.RuleViolation, ValidationError, asyncpg.PostgresError)
+_ROW_ERRORS = (RowFailure, Problem, DomainError, ValidationError, asyncpg.PostgresError)
 
 
 def _errors_of(exc: Exception) -> list[FieldError]:
@@ -589,6 +573,8 @@ def _errors_of(exc: Exception) -> list[FieldError]:
         return exc.errors
     if isinstance(exc, Problem):
         return _problem_errors(exc)
+    if isinstance(exc, DomainError):
+        return _problem_errors(problem_for(exc))
     if isinstance(exc, asyncpg.PostgresError):
         return [_err("row", f"refused by the database: {exc}")]
     return [_err("row", str(exc))]
@@ -895,26 +881,13 @@ class _CommitmentImport:
         """Like :func:`commitments.update_commitment`, without its plan-state rule: the import
         corrects data, whatever the plan's state. ``current`` was read under the batch's lock."""
         values = desired_values(row, current)
-        changes = diff(current, values)
-        if not changes:
+        if not diff(current, values):
             return "unchanged"
         _check_rules(values, current)
-        await store.update_commitment(uow, current["id"], {k: values[k] for k in changes})
-        updated = await store.get_commitment(uow.conn, current["id"])
-        assert updated is not None
-        await store.record_history(uow, updated, self.by, "imported", changes)
-        uow.publish(
-            CommitmentUpdated(
-                plan_id=updated["plan_id"],
-                commitment_id=current["id"],
-                member_id=updated["member_id"],
-                changed_at=now,
-                changed_by=self.by,
-                commitment=commitments.snapshot(updated),
-                changed_fields=sorted(changes),
-            )
+        revised = await correct_commitment(
+            handlers.plans_uow(uow), CorrectCommitment(current["id"], values, by=self.by, action="imported")
         )
-        return "updated"
+        return "unchanged" if revised is None else "updated"
 
 
 async def import_commitments(
@@ -1107,8 +1080,8 @@ async def import_progress(
                             await uow.flush()
                     except RowFailure as f:
                         report.fail(row.line, row.label, f.errors)
-                    except Problem as p:
-                        errors = _problem_errors(p)
+                    except (Problem, DomainError) as p:
+                        errors = _problem_errors(p if isinstance(p, Problem) else problem_for(p))
                         if errors[0]["field"] == "row" and errors[0].get("rule", "").startswith("plan."):
                             errors[0]["field"] = M_STATUS
                         report.fail(row.line, row.label, errors)

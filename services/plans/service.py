@@ -5,7 +5,8 @@ from pathlib import Path
 from services.plans.api import router
 from services.plans.api_data import router as data_router
 from services.plans.api_public import router as public_router
-from services.plans.reactions import HANDLERS
+from services.plans.reactions import reactions
+from services.plans.store import PgPlansUnitOfWork
 from services.plans.timers import timer_loop
 from shared.events import topics
 from shared.kafka import TopicSpec
@@ -19,6 +20,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, public_router, data_router],
     background=[timer_loop],
-    reactions=lambda _rt: HANDLERS,
+    reactions=lambda _rt: reactions(),
+    uow=PgPlansUnitOfWork,
     produces=[TopicSpec(topics.PLANS), TopicSpec(topics.PLANS_CONTACTS, compacted=True)],
 )

@@ -35,8 +35,9 @@ the session and a standby may already be acting. The election only saves work an
 runners at once could not emit an occurrence twice (see above).
 
 The rules are computed in SQL, set-based, for the day given as ``today`` (so tests and operators
-can ask what fires on another day); :func:`next_plan_due` and :func:`completed_periods` state the
-same calendar arithmetic in Python for the payloads, the tests and the reader.
+can ask what fires on another day); which plans each looks at, the payloads' calendar arithmetic
+and the events are the domain's (:mod:`services.plans.domain.deadlines`), and each batch is
+recorded by the :func:`services.plans.use_cases.deadlines.record_occurrences` use case.
 """
 
 from __future__ import annotations
@@ -45,17 +46,29 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from dateutil.relativedelta import relativedelta
 from prometheus_client import Counter
 
+from services.plans.domain import deadlines
+from services.plans.domain.deadlines import (
+    MILESTONE_PLAN_STATES,
+    PREVIOUS_PLAN_STATES,
+    REPOSITORY_PLAN_STATES,
+    TimerKind,
+    completed_periods,
+    next_plan_due,
+    repository_period,
+)
 from services.plans.settings import PlansSettings
+from services.plans.store import PgPlansUnitOfWork
+from services.plans.store.protocols import Aggregate
+from services.plans.use_cases.deadlines import Occurrence, record_occurrences
 from shared.events.base import Event
-from shared.events.plans import MilestoneOverdue, NextPlanOverdue, PlanState, RepositoryStale
+from shared.events.plans import PlanState
 from shared.leader import LeaderRunner, run_as_leader
+from shared.locks import PLANS_TIMERS as TIMERS_LOCK
 from shared.logging import get_logger
 from shared.uow import unit_of_work
 
@@ -65,81 +78,29 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 SERVICE = "plans"
-#: Advisory lock key of the timers' leader; 0x5A4A_0001 is the migrator's, 0x5A4A_0002 the relay's.
-#: Keys live per database, so only the plans database's holders matter.
-TIMERS_LOCK = 0x5A4A_0103
+
+#: Re-exported: the names the timers' tests and readers know them by.
+__all__ = [
+    "MILESTONE_PLAN_STATES",
+    "PREVIOUS_PLAN_STATES",
+    "REPOSITORY_PLAN_STATES",
+    "TIMERS_LOCK",
+    "TimerKind",
+    "TimerRunner",
+    "completed_periods",
+    "next_plan_due",
+    "repository_period",
+    "run_timers",
+    "timer_loop",
+]
 
 TIMER_EVENTS = Counter(
     "sharaka_timer_events_total", "Timer occurrences emitted (each exactly once)", ["kind"]
 )
 
 
-class TimerKind(StrEnum):
-    """The ``kind`` of a ``timer_emissions`` row and the metric label."""
-
-    MILESTONE_OVERDUE = "milestone_overdue"
-    NEXT_PLAN_OVERDUE = "next_plan_overdue"
-    REPOSITORY_STALE = "repository_stale"
-
-
 for _kind in TimerKind:
     TIMER_EVENTS.labels(kind=_kind.value)  # exported at 0 from the start, so rates work
-
-#: Plans whose open milestones are expected to be delivered.
-MILESTONE_PLAN_STATES = (PlanState.SUBMITTED, PlanState.IMPLEMENTING, PlanState.REFRESHING)
-#: Plans that count as a member's "previous plan": they reached ``submitted``.
-PREVIOUS_PLAN_STATES = (
-    PlanState.SUBMITTED,
-    PlanState.IMPLEMENTING,
-    PlanState.REFRESHING,
-    PlanState.ENDED,
-    PlanState.CLOSED,
-)
-#: Plans whose public repository must be kept up to date.
-REPOSITORY_PLAN_STATES = (
-    PlanState.CO_CREATION,
-    PlanState.SUBMITTED,
-    PlanState.IMPLEMENTING,
-    PlanState.REFRESHING,
-    PlanState.ENDED,
-)
-
-
-# --- the rules' calendar arithmetic ------------------------------------------------------------
-
-
-def occurrence_of(day: date) -> str:
-    """The ``occurrence`` text of a date-keyed timer (the SQL writes ``to_char(d, 'YYYY-MM-DD')``)."""
-    return day.isoformat()
-
-
-def next_plan_due(previous_end: date, grace_months: int) -> date:
-    """The day by which the next plan is expected: calendar months later, clamped to the month's
-    end (31 Aug + 6 months = 28/29 Feb), like Postgres' ``date + interval``."""
-    return previous_end + relativedelta(months=grace_months)
-
-
-def next_plan_overdue(previous_end: date, today: date, grace_months: int) -> bool:
-    """Overdue the day after the due date, like a milestone the day after its end date."""
-    return today > next_plan_due(previous_end, grace_months)
-
-
-def repository_period(created: date, k: int) -> tuple[date, date]:
-    """The plan's ``k``-th year ``[start, end)``, counted from its creation day each time (not from
-    the previous period), so a plan created on 29 February does not drift: its periods start on
-    28 February in common years and on 29 February again in leap years."""
-    return created + relativedelta(years=k), created + relativedelta(years=k + 1)
-
-
-def completed_periods(created: date, today: date) -> list[tuple[date, date]]:
-    """The yearly periods that are over on ``today`` (their last day, ``end - 1``, has passed)."""
-    periods: list[tuple[date, date]] = []
-    k = 0
-    while (period := repository_period(created, k))[1] <= today:
-        periods.append(period)
-        k += 1
-    return periods
-
 
 # --- the checks (set-based SQL) ----------------------------------------------------------------
 # Every candidate query takes $1 today, $2 batch size, $3 the aggregates to restrict to (NULL: all)
@@ -221,51 +182,26 @@ ORDER BY x.plan_id, x.period_start
 LIMIT $2
 """
 
-# Locked in id order, so two transactions locking several rows cannot deadlock on each other.
-_LOCK_PLANS = "SELECT id FROM plans WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
-# FOR UPDATE (not NO KEY UPDATE) also waits for a plan being inserted for the member (its foreign
-# key holds KEY SHARE on the member), so the re-check sees that new plan.
-_LOCK_MEMBERS = "SELECT id FROM members WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
-
-_CLAIM = """
-INSERT INTO timer_emissions (kind, subject, occurrence)
-SELECT $1, s, o FROM unnest($2::uuid[], $3::text[]) AS t(s, o)
-ON CONFLICT DO NOTHING
-RETURNING subject, occurrence
-"""
-
 
 def _milestone_event(r: asyncpg.Record, _s: PlansSettings, now: datetime) -> Event:
-    return MilestoneOverdue(
-        plan_id=r["plan_id"],
-        commitment_id=r["commitment_id"],
-        milestone_id=r["subject"],
-        member_id=r["member_id"],
-        number=r["number"],
-        end_date=r["end_date"],
-        detected_at=now,
-    )
+    return deadlines.milestone_overdue(
+        plan_id=r["plan_id"], commitment_id=r["commitment_id"], milestone_id=r["subject"],
+        member_id=r["member_id"], number=r["number"], end_date=r["end_date"], now=now,
+    )  # fmt: skip
 
 
 def _next_plan_event(r: asyncpg.Record, s: PlansSettings, now: datetime) -> Event:
-    return NextPlanOverdue(
-        member_id=r["member_id"],
-        previous_plan_id=r["plan_id"],
-        previous_end_date=r["end_date"],
-        due_date=next_plan_due(r["end_date"], s.next_plan_grace_months),
-        detected_at=now,
-    )
+    return deadlines.next_plan_overdue(
+        member_id=r["member_id"], previous_plan_id=r["plan_id"], previous_end=r["end_date"],
+        grace_months=s.next_plan_grace_months, now=now,
+    )  # fmt: skip
 
 
 def _repository_event(r: asyncpg.Record, _s: PlansSettings, now: datetime) -> Event:
-    return RepositoryStale(
-        plan_id=r["plan_id"],
-        member_id=r["member_id"],
-        period_start=r["period_start"],
-        period_end=r["period_end"],
-        updates_in_period=r["updates"],
-        detected_at=now,
-    )
+    return deadlines.repository_stale(
+        plan_id=r["plan_id"], member_id=r["member_id"], period_start=r["period_start"],
+        period_end=r["period_end"], updates=r["updates"], now=now,
+    )  # fmt: skip
 
 
 def _states(states: Sequence[PlanState]) -> list[str]:
@@ -276,7 +212,7 @@ def _states(states: Sequence[PlanState]) -> list[str]:
 class _Check:
     kind: TimerKind
     candidates: str
-    lock: str
+    lock: Aggregate
     params: Callable[[PlansSettings], tuple[Any, ...]]
     event: Callable[[asyncpg.Record, PlansSettings, datetime], Event]
 
@@ -285,21 +221,21 @@ CHECKS: tuple[_Check, ...] = (
     _Check(
         TimerKind.MILESTONE_OVERDUE,
         _MILESTONES,
-        _LOCK_PLANS,
+        "plans",
         lambda s: (_states(MILESTONE_PLAN_STATES),),
         _milestone_event,
     ),
     _Check(
         TimerKind.NEXT_PLAN_OVERDUE,
         _NEXT_PLAN,
-        _LOCK_MEMBERS,
+        "members",
         lambda s: (_states(PREVIOUS_PLAN_STATES), s.next_plan_grace_months),
         _next_plan_event,
     ),
     _Check(
         TimerKind.REPOSITORY_STALE,
         _REPOSITORY,
-        _LOCK_PLANS,
+        "plans",
         lambda s: (_states(REPOSITORY_PLAN_STATES), s.repository_min_updates_per_year),
         _repository_event,
     ),
@@ -315,26 +251,20 @@ async def _emit_batch(
     Returns (candidates found before locking, events emitted)."""
     limit = settings.timers_batch_size
     extra = check.params(settings)
-    async with unit_of_work(pool, SERVICE) as uow:
+    async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
         found = await uow.conn.fetch(check.candidates, today, limit, None, check.kind.value, *extra)
         if not found:
             return 0, 0
         aggregates = sorted({r["aggregate"] for r in found})
-        await uow.conn.execute(check.lock, aggregates)
+        await uow.timers.lock(check.lock, aggregates)
         # A new statement, a new snapshot: what committed while we waited for the locks is seen.
         rows = await uow.conn.fetch(check.candidates, today, limit, aggregates, check.kind.value, *extra)
-        if not rows:
-            return len(found), 0
-        claimed = await uow.conn.fetch(
-            _CLAIM, check.kind.value, [r["subject"] for r in rows], [r["occurrence"] for r in rows]
-        )
-        keys = {(c["subject"], c["occurrence"]) for c in claimed}
         now = datetime.now(UTC)
-        emitted = 0
-        for r in rows:
-            if (r["subject"], r["occurrence"]) in keys:
-                uow.publish(check.event(r, settings, now))
-                emitted += 1
+        emitted = await record_occurrences(
+            uow,
+            check.kind.value,
+            [Occurrence(r["subject"], r["occurrence"], check.event(r, settings, now)) for r in rows],
+        )
     TIMER_EVENTS.labels(kind=check.kind.value).inc(emitted)
     return len(found), emitted
 

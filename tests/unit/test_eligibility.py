@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.plans.eligibility import (
+from services.plans.domain.eligibility import (
     CURRENT,
     OGP_2011,
     OGP_2017,

@@ -1,27 +1,29 @@
-"""The calendar arithmetic of the plans timers: when the next plan is due, which yearly repository
-periods are over. The SQL computes the same in Postgres (checked against these functions in
-tests/integration/test_plans_timers.py)."""
+"""The plans timers' rules as the code applies them: the due date a NextPlanOverdue names, the
+yearly repository periods, the events built from what the scans find, the states each scan looks
+at, the lock key and the settings. The scans themselves are SQL, tested against Postgres in
+tests/integration/test_plans_timers.py."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from uuid import uuid4
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.plans.settings import PlansSettings
-from services.plans.timers import (
+from services.plans.domain import deadlines
+from services.plans.domain.deadlines import (
     MILESTONE_PLAN_STATES,
     PREVIOUS_PLAN_STATES,
     REPOSITORY_PLAN_STATES,
-    TIMERS_LOCK,
     completed_periods,
     next_plan_due,
-    next_plan_overdue,
-    occurrence_of,
     repository_period,
 )
-from shared.events.plans import PlanState
+from services.plans.settings import PlansSettings
+from services.plans.timers import TIMERS_LOCK
+from shared import locks
+from shared.events.plans import NextPlanOverdue, PlanState
 
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
 
@@ -43,11 +45,29 @@ def test_next_plan_due_is_calendar_months_later(end: date, months: int, due: dat
     assert next_plan_due(end, months) == due
 
 
-def test_next_plan_is_overdue_the_day_after_it_is_due() -> None:
-    end = date(2025, 6, 30)
-    assert not next_plan_overdue(end, date(2026, 6, 29), 12)
-    assert not next_plan_overdue(end, date(2026, 6, 30), 12)  # the due day itself is still in time
-    assert next_plan_overdue(end, date(2026, 7, 1), 12)
+def test_next_plan_overdue_names_the_due_day() -> None:
+    member, plan = uuid4(), uuid4()
+    now = datetime(2028, 3, 1, tzinfo=UTC)
+    event = deadlines.next_plan_overdue(
+        member_id=member, previous_plan_id=plan, previous_end=date(2027, 8, 31), grace_months=6, now=now
+    )
+    assert isinstance(event, NextPlanOverdue)
+    assert (event.member_id, event.previous_plan_id) == (member, plan)
+    assert (event.previous_end_date, event.due_date, event.detected_at) == (
+        date(2027, 8, 31),
+        date(2028, 2, 29),
+        now,
+    )
+
+
+def test_repository_stale_carries_the_period_and_its_count() -> None:
+    event = deadlines.repository_stale(
+        plan_id=uuid4(), member_id=uuid4(), period_start=date(2025, 3, 10), period_end=date(2026, 3, 10),
+        updates=1, now=datetime(2026, 3, 10, tzinfo=UTC),
+    )  # fmt: skip
+    assert (event.period_start, event.period_end, event.updates_in_period) == (
+        date(2025, 3, 10), date(2026, 3, 10), 1,
+    )  # fmt: skip
 
 
 # --- repository periods ------------------------------------------------------------------------
@@ -106,11 +126,7 @@ def test_a_period_is_judged_once_then_stays_judged(created: date, today: date) -
     assert completed_periods(created, today + timedelta(days=1))[: len(over)] == over
 
 
-# --- keys and configuration ----------------------------------------------------------------------
-
-
-def test_occurrence_text_is_the_iso_date() -> None:
-    assert occurrence_of(date(2026, 1, 5)) == "2026-01-05"
+# --- states, keys and configuration ----------------------------------------------------------------------
 
 
 def test_states_follow_the_documented_rules() -> None:
@@ -126,10 +142,9 @@ def test_states_follow_the_documented_rules() -> None:
     }
 
 
-def test_lock_key_is_not_the_relays_nor_the_migrators() -> None:
-    from shared import db, outbox
-
-    assert TIMERS_LOCK not in (db._MIGRATION_LOCK, outbox._RELAY_LOCK)
+def test_the_timers_take_the_platforms_timers_lock() -> None:
+    assert TIMERS_LOCK == locks.PLANS_TIMERS
+    assert TIMERS_LOCK not in (locks.MIGRATIONS, locks.OUTBOX_RELAY, locks.PLANS_IMPORT)
 
 
 def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:

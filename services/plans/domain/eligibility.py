@@ -19,7 +19,7 @@ an old year is re-scored with the rules that were in force then, not with today'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated, Final
@@ -322,3 +322,12 @@ def score(inputs: EligibilityInput, rules: EligibilityRules = CURRENT) -> Eligib
         rules_version=rules.version,
         reasons=(fiscal_reason, ati_reason, assets_reason, liberties_reason, verdict, values_reason),
     )
+
+
+def result_json(result: EligibilityResult) -> dict[str, object]:
+    """The stored and returned form of a score (JSON values)."""
+    data = asdict(result)
+    data["member_id"] = str(data["member_id"]) if data["member_id"] else None
+    data["status"] = result.status.value
+    data["reasons"] = list(result.reasons)
+    return data
