@@ -114,6 +114,11 @@ async def test_no_transaction_is_open_while_smtp_talks_and_the_outcome_is_record
         contact, plan = _events(f"watched-{env.run_id}@example.org")
         async with running(NOTIFICATIONS, settings):
             await produce(env.kafka.bootstrap, env.topic(topics.PLANS_CONTACTS), [as_record(contact)])
+
+            async def known() -> bool:  # then the first attempt sends (topics are not ordered)
+                return bool(await fetchval(dsn, "SELECT count(*) = 1 FROM recipients"))
+
+            await eventually(known, timeout=30)
             await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(plan)])
 
             async def sent() -> bool:
