@@ -19,7 +19,9 @@ class Reviews(Protocol):
 
 
 class IrmUnitOfWork(EventSink, Protocol):
-    reviews: Reviews
+    # Read-only, so an in-memory repository satisfies it as well as the Postgres one.
+    @property
+    def reviews(self) -> Reviews: ...
 
 
 class PgReviews:
