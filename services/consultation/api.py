@@ -17,7 +17,7 @@ from services.consultation.queries import reports as report_queries
 from services.consultation.queries import rounds as round_queries
 from services.consultation.schemas import OfflineEventIn, RoundIn, RoundOut
 from services.consultation.settings import ConsultationSettings
-from services.consultation.store import transaction
+from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.use_cases import reports, rounds
 from shared.auth import Principal, Role, require
 from shared.runtime import Runtime, runtime_of
@@ -81,7 +81,8 @@ async def schedule_round(plan_id: UUID, body: RoundIn, rt: RT, who: Organiser) -
         who, plan_id, body.kind, body.title, body.opens_at, body.closes_at,
         settings_of(rt).notice_days_required, body.description, body.commitment_id,
     )  # fmt: skip
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         rnd = await rounds.schedule_round(uow, cmd)
     return round_out(rnd)
 
@@ -99,7 +100,8 @@ async def get_round(round_id: UUID, rt: RT) -> RoundOut:
 @router.post("/rounds/{round_id}/cancel", response_model=RoundOut, tags=["rounds"])
 async def cancel_round(round_id: UUID, rt: RT, who: Organiser) -> RoundOut:
     """Call off a round that has not opened yet (an open round runs to its end: 409)."""
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         rnd = await rounds.cancel_round(uow, rounds.CancelRound(who, round_id))
     return round_out(rnd)
 
@@ -113,7 +115,8 @@ async def record_offline_event(
         who, round_id, body.format, body.held_on, body.participants, dict(body.by_sector),
         str(body.report_url) if body.report_url else None,
     )  # fmt: skip
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         offline = await rounds.record_offline_event(uow, cmd)
     return {"id": offline.id, "round_id": round_id, **body.model_dump(mode="json")}
 
@@ -151,7 +154,8 @@ async def publish_participation_report(plan_id: UUID, rt: RT, who: Organiser) ->
     """Publish the cycle's report now (it is also published when the plan is submitted), e.g.
     once the implementation-phase forum meetings have been held."""
     cmd = reports.PublishCycleReport(who, plan_id, settings_of(rt).participation_min_cell)
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         event = await reports.publish_cycle_report(uow, cmd)
     return event.model_dump(mode="json")
 

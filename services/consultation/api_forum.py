@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from services.consultation.domain.forum import Meeting, Seat
 from services.consultation.queries import forum as forum_queries
 from services.consultation.schemas import Text
-from services.consultation.store import transaction
+from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.use_cases import forum
 from shared.auth import Principal, Role, require
 from shared.events.consultation import MeetingPhase, Sector
@@ -166,7 +166,8 @@ async def create_forum(body: ForumIn, rt: RT, who: Editor) -> dict[str, Any]:
     cmd = forum.CreateForum(
         who, body.member_id, body.name, str(body.rules_url), body.rules_summary, body.established_on
     )
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         created = await forum.create_forum(uow, cmd)
     async with rt.pool.acquire() as conn:
         return await forum_queries.forum_view(conn, _today(rt), forum_id=created.id)
@@ -188,14 +189,16 @@ async def get_member_forum(member_id: UUID, rt: RT) -> dict[str, Any]:
 async def add_seat(forum_id: UUID, body: SeatIn, rt: RT, who: Editor) -> dict[str, Any]:
     """Give an organisation a seat; the same organisation twice is a 409."""
     cmd = forum.AddSeat(who, forum_id, body.organisation, body.sector, body.joined_on)
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         return _seat(await forum.add_seat(uow, cmd))
 
 
 @router.post("/forums/{forum_id}/members/{seat_id}/leave", response_model=SeatRecordOut)
 async def leave_seat(forum_id: UUID, seat_id: UUID, body: LeaveIn, rt: RT, who: Editor) -> dict[str, Any]:
     """End a seat; it stays in the record with the day it ended."""
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         return _seat(await forum.leave_seat(uow, forum.LeaveSeat(who, forum_id, seat_id, body.left_on)))
 
 
@@ -206,7 +209,8 @@ async def record_meeting(forum_id: UUID, body: MeetingIn, rt: RT, who: Editor) -
         who, forum_id, body.held_on, body.phase, body.plan_id, body.agenda,
         str(body.minutes_url) if body.minutes_url is not None else None, body.attendance,
     )  # fmt: skip
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         return _meeting(await forum.record_meeting(uow, cmd))
 
 

@@ -19,7 +19,7 @@ from services.consultation.domain.inputs import Anchor, Input, Text
 from services.consultation.queries import inputs as input_queries
 from services.consultation.schemas import CommentIn, FlagIn, HideIn, InputIn, RestoreIn
 from services.consultation.settings import ConsultationSettings
-from services.consultation.store import transaction
+from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.use_cases import inputs
 from shared.auth import Authenticated, Principal, Role, require
 from shared.events.consultation import InputKind
@@ -86,7 +86,8 @@ async def submit(round_id: UUID, body: InputIn, rt: RT, who: Author) -> Response
     """An idea for the plan. 409 when the round is not open or the same text was already posted
     by you; 429 with ``Retry-After`` when posting too fast."""
     cmd = _post(who, round_id, body, InputKind.SUBMISSION, settings_of(rt))
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         item = await inputs.post_input(uow, cmd)
     return _created(item)
 
@@ -95,7 +96,8 @@ async def submit(round_id: UUID, body: InputIn, rt: RT, who: Author) -> Response
 async def comment(round_id: UUID, body: CommentIn, rt: RT, who: Author) -> Response:
     """A comment, in reply to ``parent_id`` when given (threads)."""
     cmd = _post(who, round_id, body, InputKind.COMMENT, settings_of(rt))
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         item = await inputs.post_input(uow, cmd)
     return _created(item)
 
@@ -144,7 +146,8 @@ async def public_moderation_log(input_id: UUID, rt: RT) -> list[dict[str, Any]]:
 async def flag(input_id: UUID, body: FlagIn, rt: RT, who: Authenticated) -> dict[str, Any]:
     """Anyone signed in may ask moderators to look at an input (once per person)."""
     cmd = inputs.FlagInput(who, input_id, body.reason, _limit(settings_of(rt)))
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         done = await inputs.flag_input(uow, cmd)
     return {"id": done.input_id, "flags": done.flags, "already_flagged": done.already_flagged}
 
@@ -152,16 +155,18 @@ async def flag(input_id: UUID, body: FlagIn, rt: RT, who: Authenticated) -> dict
 @router.post("/inputs/{input_id}/hide", tags=["moderation"])
 async def hide(input_id: UUID, body: HideIn, rt: RT, who: Moderator) -> dict[str, Any]:
     """Hide the text; its existence and ``public_reason`` stay public."""
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         await inputs.hide_input(uow, inputs.HideInput(who, input_id, body.public_reason, body.note))
-        return await input_queries.public_input(uow.conn, input_id)
+    return await input_queries.public_input(rt.pool, input_id)
 
 
 @router.post("/inputs/{input_id}/restore", tags=["moderation"])
 async def restore(input_id: UUID, body: RestoreIn, rt: RT, who: Moderator) -> dict[str, Any]:
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         await inputs.restore_input(uow, inputs.RestoreInput(who, input_id, body.note))
-        return await input_queries.public_input(uow.conn, input_id)
+    return await input_queries.public_input(rt.pool, input_id)
 
 
 @router.get("/moderation/inputs/{input_id}", tags=["moderation"])

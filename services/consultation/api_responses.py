@@ -12,7 +12,7 @@ from services.consultation.api import settings_of
 from services.consultation.queries import reports as report_queries
 from services.consultation.queries import responses as response_queries
 from services.consultation.schemas import ResponseIn, ResponseTableIn
-from services.consultation.store import transaction
+from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.use_cases import responses
 from shared.auth import Principal, Role, require
 from shared.runtime import Runtime, runtime_of
@@ -29,7 +29,8 @@ async def respond(round_id: UUID, body: ResponseIn, rt: RT, who: Organiser) -> d
     cmd = responses.Respond(
         who, round_id, body.input_ids, body.decision, body.rationale, body.merged_into_commitment_id
     )
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         answer = await responses.respond(uow, cmd)
     return {
         "id": answer.id,
@@ -79,7 +80,8 @@ async def live_table_csv(round_id: UUID, rt: RT) -> Response:
 async def publish_table(round_id: UUID, body: ResponseTableIn, rt: RT, who: Organiser) -> dict[str, Any]:
     """Freeze the table and announce it; it becomes a document of the plan's repository."""
     cmd = responses.PublishResponseTable(who, round_id, body.title, settings_of(rt).public_base_url)
-    async with transaction(rt.pool) as uow:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         event = await responses.publish_response_table(uow, cmd)
     return event.model_dump(mode="json")
 

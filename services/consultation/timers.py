@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-import asyncpg
 from prometheus_client import Counter
 
 from services.consultation.queries.rounds import seconds_until_next_due
 from services.consultation.settings import ConsultationSettings
-from services.consultation.store import transaction
+from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.store.rounds import TIMERS_CHANNEL
 from services.consultation.use_cases import forum, rounds
 from shared.leader import LeaderRunner, run_as_leader
@@ -35,18 +34,20 @@ for _action in ("round_opened", "round_closed", "forum_meeting_overdue"):
     TIMER_ACTIONS.labels(action=_action)
 
 
-async def open_due(pool: asyncpg.Pool, limit: int) -> int:
-    async with transaction(pool) as uow:
+async def open_due(rt: Runtime, limit: int) -> int:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         return await rounds.open_due_rounds(uow, rounds.OpenDueRounds(limit))
 
 
-async def close_due(pool: asyncpg.Pool, limit: int, min_cell: int) -> int:
-    async with transaction(pool) as uow:
+async def close_due(rt: Runtime, limit: int, min_cell: int) -> int:
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
         return await rounds.close_due_rounds(uow, rounds.CloseDueRounds(limit, min_cell))
 
 
 async def emit_forum_overdue(
-    pool: asyncpg.Pool,
+    rt: Runtime,
     today: date,
     settings: ConsultationSettings,
     should_continue: Callable[[], bool] = lambda: True,
@@ -61,8 +62,9 @@ async def emit_forum_overdue(
     events emitted."""
     total = 0
     batch = forum.ReportOverdueForums(today, settings.timers_batch_size)
+    uow: ConsultationUnitOfWork
     while should_continue():
-        async with transaction(pool) as uow:
+        async with rt.uow() as uow:
             done = await forum.report_overdue_forums(uow, batch)
         total += done.emitted
         # A short batch means nothing is left; a batch that emitted nothing lost every race, and
@@ -73,7 +75,7 @@ async def emit_forum_overdue(
 
 
 async def run_timers(
-    pool: asyncpg.Pool,
+    rt: Runtime,
     settings: ConsultationSettings,
     *,
     today: date | None = None,
@@ -83,10 +85,10 @@ async def run_timers(
     the service was down opens and closes in the same pass), then the forum check."""
     counts = {"round_opened": 0, "round_closed": 0, "forum_meeting_overdue": 0}
     steps: tuple[tuple[str, Callable[[], Awaitable[int]]], ...] = (
-        ("round_opened", lambda: open_due(pool, settings.timers_batch_size)),
+        ("round_opened", lambda: open_due(rt, settings.timers_batch_size)),
         (
             "round_closed",
-            lambda: close_due(pool, settings.timers_batch_size, settings.participation_min_cell),
+            lambda: close_due(rt, settings.timers_batch_size, settings.participation_min_cell),
         ),
     )
     for action, step in steps:
@@ -97,18 +99,18 @@ async def run_timers(
                 break
     if should_continue():
         day = today or settings.timers_today or datetime.now(UTC).date()
-        counts["forum_meeting_overdue"] = await emit_forum_overdue(pool, day, settings, should_continue)
+        counts["forum_meeting_overdue"] = await emit_forum_overdue(rt, day, settings, should_continue)
     for action, n in counts.items():
         TIMER_ACTIONS.labels(action=action).inc(n)
     return counts
 
 
-def timer_runner(pool: asyncpg.Pool, settings: ConsultationSettings) -> LeaderRunner:
+def timer_runner(rt: Runtime, settings: ConsultationSettings) -> LeaderRunner:
     async def work(should_continue: Callable[[], bool]) -> dict[str, int]:
-        return await run_timers(pool, settings, should_continue=should_continue)
+        return await run_timers(rt, settings, should_continue=should_continue)
 
     async def next_wait() -> float | None:
-        return await seconds_until_next_due(pool)
+        return await seconds_until_next_due(rt.pool)
 
     return LeaderRunner(
         job="consultation-timers",
@@ -128,4 +130,4 @@ async def timer_loop(runtime: Runtime) -> None:
     if not settings.timers_enabled:
         await runtime.stopping.wait()
         return
-    await run_as_leader(timer_runner(runtime.pool, settings), runtime.stopping)
+    await run_as_leader(timer_runner(runtime, settings), runtime.stopping)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,13 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 
-from services.consultation import forum_ops as forum
+from services.consultation import timers
 from services.consultation.api_forum import router as forum_router
 from services.consultation.domain.forum import forum_meeting_due
+from services.consultation.queries import forum as forum_queries
 from services.consultation.settings import ConsultationSettings
+from services.consultation.store import ConsultationUnitOfWork, PgConsultationUnitOfWork
+from services.consultation.use_cases import forum
 from shared.auth import Principal
 from shared.events import topics
 from shared.events.consultation import MeetingPhase, Sector
@@ -36,6 +40,7 @@ FORUM_SPEC = ServiceSpec(
     description="The multi-stakeholder forum alone, for its tests.",
     migrations=Path(__file__).resolve().parents[2] / "services" / "consultation" / "migrations",
     routers=[forum_router],
+    uow=PgConsultationUnitOfWork,
     produces=[TopicSpec(topics.CONSULTATION)],
 )
 
@@ -297,8 +302,8 @@ async def test_meeting_is_recorded_and_published_without_personal_data(
     assert view["next_meeting_due"] == "2026-06-01"
 
     async with rt.pool.acquire() as conn:
-        assert await forum.meeting_counts(conn, plan) == (3, 2)
-        assert await forum.meeting_counts(conn, uuid4()) == (0, 0)
+        assert await forum_queries.meeting_counts(conn, plan) == (3, 2)
+        assert await forum_queries.meeting_counts(conn, uuid4()) == (0, 0)
 
     records = await events_of(env, {HELD: 4})
     held = [r for r in records if header(r, "ce_type") == HELD]
@@ -374,30 +379,33 @@ async def overdue_rows(pool: asyncpg.Pool) -> list[dict[str, Any]]:
     return [json.loads(r["payload"]) for r in rows]
 
 
-async def make_forum(pool: asyncpg.Pool, established_on: date) -> dict[str, Any]:
-    return await forum.create_forum(
-        pool, STAFF_WHO, member_id=uuid4(), name="Forum", rules_url="https://ogp.example/rules",
-        rules_summary=None, established_on=established_on,
-    )  # fmt: skip
+async def make_forum(rt: Runtime, established_on: date) -> dict[str, Any]:
+    cmd = forum.CreateForum(STAFF_WHO, uuid4(), "Forum", "https://ogp.example/rules", None, established_on)
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
+        return asdict(await forum.create_forum(uow, cmd))
 
 
-async def meet(pool: asyncpg.Pool, forum_id: UUID, held_on: date) -> None:
-    await forum.record_meeting(
-        pool, STAFF_WHO, forum_id, held_on=held_on, phase=MeetingPhase.IMPLEMENTATION, plan_id=None,
-        agenda="Implementation review", minutes_url=None, attendance={Sector.GOVERNMENT: 2, Sector.CIVIL_SOCIETY: 3},
+async def meet(rt: Runtime, forum_id: UUID, held_on: date) -> None:
+    cmd = forum.RecordMeeting(
+        STAFF_WHO, forum_id, held_on, MeetingPhase.IMPLEMENTATION, None, "Implementation review", None,
+        {Sector.GOVERNMENT: 2, Sector.CIVIL_SOCIETY: 3},
     )  # fmt: skip
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
+        await forum.record_meeting(uow, cmd)
 
 
 async def test_overdue_is_emitted_once_per_gap(rt: Runtime, env: Env) -> None:
     settings = rt.settings
     assert isinstance(settings, ConsultationSettings)
     pool = rt.pool
-    f = await make_forum(pool, date(2025, 1, 15))
+    f = await make_forum(rt, date(2025, 1, 15))
     due = date(2025, 7, 15)
-    assert await forum.emit_forum_overdue(pool, due, settings) == 0  # the due day itself is allowed
-    assert await forum.emit_forum_overdue(pool, date(2025, 8, 15), settings) == 1
-    assert await forum.emit_forum_overdue(pool, date(2025, 8, 15), settings) == 0
-    assert await forum.emit_forum_overdue(pool, date(2025, 12, 1), settings) == 0  # the same gap, later
+    assert await timers.emit_forum_overdue(rt, due, settings) == 0  # the due day itself is allowed
+    assert await timers.emit_forum_overdue(rt, date(2025, 8, 15), settings) == 1
+    assert await timers.emit_forum_overdue(rt, date(2025, 8, 15), settings) == 0
+    assert await timers.emit_forum_overdue(rt, date(2025, 12, 1), settings) == 0  # the same gap, later
     [event] = await overdue_rows(pool)
     assert event["forum_id"] == str(f["id"]) and event["member_id"] == str(f["member_id"])
     assert event["last_meeting_on"] is None
@@ -408,10 +416,10 @@ async def test_overdue_is_emitted_once_per_gap(rt: Runtime, env: Env) -> None:
     ]
 
     # A meeting ends the gap; seven months without another is a new gap, a new occurrence.
-    await meet(pool, f["id"], date(2025, 9, 1))
-    assert await forum.emit_forum_overdue(pool, date(2026, 3, 1), settings) == 0  # due 2026-03-01
-    assert await forum.emit_forum_overdue(pool, date(2026, 4, 1), settings) == 1
-    assert await forum.emit_forum_overdue(pool, date(2026, 4, 1), settings) == 0
+    await meet(rt, f["id"], date(2025, 9, 1))
+    assert await timers.emit_forum_overdue(rt, date(2026, 3, 1), settings) == 0  # due 2026-03-01
+    assert await timers.emit_forum_overdue(rt, date(2026, 4, 1), settings) == 1
+    assert await timers.emit_forum_overdue(rt, date(2026, 4, 1), settings) == 0
     second = (await overdue_rows(pool))[1]
     assert (second["last_meeting_on"], second["since"], second["due_on"]) == (
         "2025-09-01",
@@ -427,10 +435,10 @@ async def test_overdue_is_emitted_once_per_gap(rt: Runtime, env: Env) -> None:
 async def test_overdue_month_end_clamps_like_the_domain(rt: Runtime) -> None:
     settings = rt.settings
     assert isinstance(settings, ConsultationSettings)
-    f = await make_forum(rt.pool, date(2025, 8, 31))
+    f = await make_forum(rt, date(2025, 8, 31))
     assert forum_meeting_due(None, date(2025, 8, 31)) == date(2026, 2, 28)
-    assert await forum.emit_forum_overdue(rt.pool, date(2026, 2, 28), settings) == 0
-    assert await forum.emit_forum_overdue(rt.pool, date(2026, 3, 1), settings) == 1
+    assert await timers.emit_forum_overdue(rt, date(2026, 2, 28), settings) == 0
+    assert await timers.emit_forum_overdue(rt, date(2026, 3, 1), settings) == 1
     [event] = await overdue_rows(rt.pool)
     assert event["forum_id"] == str(f["id"]) and event["due_on"] == "2026-02-28"
     # Postgres' date arithmetic and the domain's agree on every day of two years (leap years too).
@@ -444,11 +452,11 @@ async def test_overdue_month_end_clamps_like_the_domain(rt: Runtime) -> None:
 async def test_overdue_concurrent_callers_emit_once(rt: Runtime) -> None:
     settings = rt.settings
     assert isinstance(settings, ConsultationSettings)
-    forums = [await make_forum(rt.pool, date(2025, 1, 15)) for _ in range(5)]
+    forums = [await make_forum(rt, date(2025, 1, 15)) for _ in range(5)]
     today = date(2025, 8, 15)
-    counts = await asyncio.gather(*(forum.emit_forum_overdue(rt.pool, today, settings) for _ in range(3)))
+    counts = await asyncio.gather(*(timers.emit_forum_overdue(rt, today, settings) for _ in range(3)))
     assert sum(counts) == 5, counts  # five forums, each once (in batches of two)
-    assert await forum.emit_forum_overdue(rt.pool, today, settings) == 0
+    assert await timers.emit_forum_overdue(rt, today, settings) == 0
     events = await overdue_rows(rt.pool)
     assert sorted(e["forum_id"] for e in events) == sorted(str(f["id"]) for f in forums)
 
@@ -457,11 +465,11 @@ async def test_overdue_stops_between_batches_and_skips_forums_that_meet(rt: Runt
     settings = rt.settings
     assert isinstance(settings, ConsultationSettings)
     assert settings.timers_batch_size == 2
-    quiet = [await make_forum(rt.pool, date(2025, 1, 15)) for _ in range(3)]
-    active = await make_forum(rt.pool, date(2025, 1, 15))
-    await meet(rt.pool, active["id"], date(2025, 6, 1))
+    quiet = [await make_forum(rt, date(2025, 1, 15)) for _ in range(3)]
+    active = await make_forum(rt, date(2025, 1, 15))
+    await meet(rt, active["id"], date(2025, 6, 1))
     today = date(2025, 8, 15)
-    assert await forum.emit_forum_overdue(rt.pool, today, settings, lambda: False) == 0
+    assert await timers.emit_forum_overdue(rt, today, settings, lambda: False) == 0
     calls = 0
 
     def once() -> bool:
@@ -469,7 +477,7 @@ async def test_overdue_stops_between_batches_and_skips_forums_that_meet(rt: Runt
         calls += 1
         return calls == 1
 
-    assert await forum.emit_forum_overdue(rt.pool, today, settings, once) == 2  # one batch, then stop
-    assert await forum.emit_forum_overdue(rt.pool, today, settings) == 1
+    assert await timers.emit_forum_overdue(rt, today, settings, once) == 2  # one batch, then stop
+    assert await timers.emit_forum_overdue(rt, today, settings) == 1
     events = await overdue_rows(rt.pool)
     assert sorted(e["forum_id"] for e in events) == sorted(str(f["id"]) for f in quiet)

@@ -9,12 +9,9 @@ class sit together in the module of its part: :mod:`.forum`, :mod:`.rounds`, :mo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
-
-import asyncpg
 
 from services.consultation.store.forum import Emissions, Forums, PgEmissions, PgForums
 from services.consultation.store.inputs import Inputs, Participants, PgInputs, PgParticipants
@@ -34,7 +31,7 @@ from services.consultation.store.rounds import (
     Rounds,
     Spaces,
 )
-from shared.uow import EventSink, UnitOfWork, unit_of_work
+from shared.uow import EventSink, UnitOfWork
 
 SERVICE = "consultation"
 
@@ -100,11 +97,3 @@ class PgConsultationUnitOfWork(UnitOfWork):
         self.reports = PgReports(self)
         self.forums = PgForums(self)
         self.emissions = PgEmissions(self)
-
-
-@asynccontextmanager
-async def transaction(pool: asyncpg.Pool) -> AsyncIterator[PgConsultationUnitOfWork]:
-    """One consultation unit of work on ``pool``, committed on a clean exit (routes and timers
-    open theirs here, so they get the repositories whatever runtime mounted them)."""
-    async with unit_of_work(pool, SERVICE, PgConsultationUnitOfWork) as uow:
-        yield uow
