@@ -13,7 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from services.plans import store
+from services.plans import queries
 from services.plans.domain.eligibility import EligibilityInput, result_json
 from services.plans.domain.plans import Plan
 from services.plans.schemas import (
@@ -32,7 +32,6 @@ from services.plans.schemas import (
     TransitionIn,
 )
 from services.plans.store import PlansUnitOfWork
-from services.plans.store.postgres import PgMembers
 from services.plans.use_cases import commitments, documents, members, milestones, plans
 from shared.auth import Principal, Role, require
 from shared.errors import Invalid, NotFound
@@ -69,10 +68,10 @@ async def create_member(body: MemberIn, rt: RT, _: Staff) -> MemberOut:
 
 @router.get("/members/{member_id}", response_model=MemberOut, tags=["members"])
 async def get_member(member_id: UUID, rt: RT) -> MemberOut:
-    member = await PgMembers(rt.pool).get(member_id)
-    if member is None:
+    row = await queries.member_record(rt.pool, member_id)
+    if row is None:
         raise NotFound(f"member {member_id}")
-    return MemberOut.model_validate(member, from_attributes=True)
+    return MemberOut(**row)
 
 
 @router.post("/members/{member_id}/status", tags=["members"])
@@ -97,12 +96,7 @@ async def set_member_status(member_id: UUID, body: MemberStatusIn, rt: RT, who: 
 
 @router.get("/members/{member_id}/status-history", tags=["members"])
 async def member_status_history(member_id: UUID, rt: RT) -> list[dict[str, Any]]:
-    rows = await rt.pool.fetch(
-        """SELECT from_status, to_status, reason, plan_id, source, changed_at
-           FROM member_status_history WHERE member_id = $1 ORDER BY changed_at, id""",
-        member_id,
-    )
-    return [dict(r) for r in rows]
+    return await queries.member_status_history(rt.pool, member_id)
 
 
 @router.put("/members/{member_id}/eligibility/{year}", tags=["eligibility"])
@@ -120,11 +114,7 @@ async def score_eligibility(
 
 @router.get("/members/{member_id}/eligibility", tags=["eligibility"])
 async def list_eligibility(member_id: UUID, rt: RT) -> list[dict[str, Any]]:
-    rows = await rt.pool.fetch(
-        "SELECT year, inputs, result FROM eligibility_scores WHERE member_id = $1 ORDER BY year",
-        member_id,
-    )
-    return [{"year": r["year"], "inputs": r["inputs"], **r["result"]} for r in rows]
+    return await queries.eligibility_scores(rt.pool, member_id)
 
 
 # --- plans ----------------------------------------------------------------------------------
@@ -226,14 +216,7 @@ async def transition_commitment(
 @router.get("/commitments/{commitment_id}/history", tags=["commitments"])
 async def commitment_history(commitment_id: UUID, rt: RT) -> list[dict[str, Any]]:
     """Who changed what and when: the platform's own transparency."""
-    rows = await rt.pool.fetch(
-        """SELECT at, by, action, changes, version FROM commitment_history
-           WHERE commitment_id = $1 ORDER BY id""",
-        commitment_id,
-    )
-    if not rows and await store.get_commitment(rt.pool, commitment_id) is None:
-        raise NotFound(f"commitment {commitment_id}")
-    return [dict(r) for r in rows]
+    return await queries.commitment_history(rt.pool, commitment_id)
 
 
 @router.post("/commitments/{commitment_id}/milestones", status_code=201, tags=["milestones"])
@@ -274,12 +257,7 @@ async def report_progress(milestone_id: UUID, body: ProgressIn, rt: RT, who: Edi
 
 @router.get("/milestones/{milestone_id}/updates", tags=["milestones"])
 async def milestone_updates(milestone_id: UUID, rt: RT) -> list[dict[str, Any]]:
-    rows = await rt.pool.fetch(
-        """SELECT at, status, progress, note, evidence FROM milestone_updates
-           WHERE milestone_id = $1 ORDER BY id""",
-        milestone_id,
-    )
-    return [dict(r) for r in rows]
+    return await queries.milestone_updates(rt.pool, milestone_id)
 
 
 @router.put("/commitments/{commitment_id}/self-assessment", tags=["commitments"])

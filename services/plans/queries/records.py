@@ -1,4 +1,5 @@
-"""Single records: a plan's own record, one commitment, a plan's commitments and its documents."""
+"""Single records: a member's record, a plan's own record, one commitment, a plan's commitments and
+its documents."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ WHERE c.id = $1
 
 _DOCUMENTS = """SELECT id, type, title, url, language, published_on, created_at FROM documents
    WHERE plan_id = $1 ORDER BY published_on DESC, created_at DESC"""
+
+
+_MEMBER = """SELECT id, name, kind, country_code, region, status, status_reason, status_changed_at, created_at
+   FROM members WHERE id = $1"""
+
+
+async def member_record(conn: Any, member_id: UUID) -> Row | None:
+    """The member as its API shows it (``MemberOut``), or None."""
+    r = await conn.fetchrow(_MEMBER, member_id)
+    return dict(r) if r else None
 
 
 async def plan_record(conn: Any, plan_id: UUID) -> Row | None:
