@@ -8,7 +8,7 @@ sector, and who typed a record in (the token's subject) stays in the database.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from services.consultation.domain.forum import Meeting, Seat
 from services.consultation.queries import forum as forum_queries
 from services.consultation.schemas import Text
+from services.consultation.settings import ConsultationSettings
 from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.use_cases import forum
 from shared.auth import Principal, Role, require
@@ -139,10 +140,8 @@ class MeetingsOut(BaseModel):
 
 
 def _today(rt: Runtime) -> date:
-    """The day the forum's standing is judged on: the timers' clock override when one is set, so
-    the API and the overdue timer never disagree, otherwise today in UTC."""
-    override: date | None = getattr(rt.settings, "timers_today", None)
-    return override or datetime.now(UTC).date()
+    """The day the forum's standing is judged on (the overdue timer's day too)."""
+    return ConsultationSettings.of(rt.settings).today()
 
 
 def _seat(seat: Seat) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -43,3 +43,8 @@ class ConsultationSettings(ServiceSettings):
     #: In the breakdowns by stakeholder type, region and gender, a category with fewer people
     #: than this is folded into ``suppressed``, so that no one is singled out.
     participation_min_cell: int = Field(default=5, ge=1)
+
+    def today(self) -> date:
+        """The day the forum's standing is judged on, by the API and the overdue timer alike: the
+        clock override when one is set, otherwise today in UTC."""
+        return self.timers_today or datetime.now(UTC).date()

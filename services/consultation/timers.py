@@ -11,7 +11,7 @@ most ``timers_interval_s``, and wakes at once when a round is scheduled (NOTIFY)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
@@ -98,7 +98,7 @@ async def run_timers(
             if done < settings.timers_batch_size:
                 break
     if should_continue():
-        day = today or settings.timers_today or datetime.now(UTC).date()
+        day = today or settings.today()
         counts["forum_meeting_overdue"] = await emit_forum_overdue(rt, day, settings, should_continue)
     for action, n in counts.items():
         TIMER_ACTIONS.labels(action=action).inc(n)
