@@ -11,10 +11,13 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from services.plans.store import PgPlansUnitOfWork
 from shared.events.base import Event
 from shared.events.envelope import Envelope
+from shared.uow import unit_of_work
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 def assert_problem(
@@ -110,3 +113,12 @@ async def fetchval(dsn: str, sql: str, *args: Any) -> Any:
         return await conn.fetchval(sql, *args)
     finally:
         await conn.close()
+
+
+async def plans_use_case(
+    pool: asyncpg.Pool, use_case: Callable[[PgPlansUnitOfWork, C], Awaitable[T]], cmd: C
+) -> T:
+    """Run one plans use case in a unit of work of its own (one transaction with its outbox):
+    set-up through the service's own rules and events, as a request would do it."""
+    async with unit_of_work(pool, "plans", PgPlansUnitOfWork) as uow:
+        return await use_case(uow, cmd)

@@ -57,9 +57,7 @@ from services.plans.domain.deadlines import (
     PREVIOUS_PLAN_STATES,
     REPOSITORY_PLAN_STATES,
     TimerKind,
-    completed_periods,
     next_plan_due,
-    repository_period,
 )
 from services.plans.settings import PlansSettings
 from services.plans.store import PgPlansUnitOfWork
@@ -87,9 +85,7 @@ __all__ = [
     "TIMERS_LOCK",
     "TimerKind",
     "TimerRunner",
-    "completed_periods",
     "next_plan_due",
-    "repository_period",
     "run_timers",
     "timer_loop",
 ]

@@ -13,12 +13,13 @@ import pytest
 from devstack.kafka import KafkaNode
 from devstack.postgres import PostgresCluster
 from devstack.services import ServiceProcess
-from services.plans import commitments, handlers
+from services.plans.use_cases import commitments, members
+from services.plans.use_cases import plans as plan_cases
 from shared.auth import Principal
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 from shared.events.plans import MemberKind, PlanState
 from tests.conftest import Env
-from tests.helpers import eventually, fetchval
+from tests.helpers import eventually, fetchval, plans_use_case
 
 STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
 PLANS = 120
@@ -51,23 +52,40 @@ async def test_broker_killed_and_restarted_loses_nothing(
             p.start()
         for p in (plans, irm):
             await p.wait_ready()
-        member = await handlers.create_member(pool, "Chaos", MemberKind.NATIONAL, None)
+        member = await plans_use_case(
+            pool, members.create_member, members.CreateMember("Chaos", MemberKind.NATIONAL, None)
+        )
 
         async def submit_one(i: int) -> None:
-            plan = await handlers.create_plan(
+            plan = await plans_use_case(
                 pool,
-                STAFF,
-                member_id=member["id"],
-                title=f"P{i}",
-                start_date=date(2025, 1, 1),
-                end_date=date(2027, 1, 1),
-                contact={"name": "C", "email": None, "phone": None, "language": "en"},
+                plan_cases.create_plan,
+                plan_cases.CreatePlan(
+                    STAFF,
+                    member.id,
+                    f"P{i}",
+                    date(2025, 1, 1),
+                    date(2027, 1, 1),
+                    plan_cases.ContactDetails("C", None, None, "en"),
+                ),
             )
-            await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.CO_CREATION)
-            await commitments.add_commitment(
-                pool, STAFF, plan["id"], {"texts": {"title": {"en": "c"}}, "original_language": "en"}
+            await plans_use_case(
+                pool,
+                plan_cases.transition_plan,
+                plan_cases.TransitionPlan(STAFF, plan.id, PlanState.CO_CREATION),
             )
-            await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.SUBMITTED)
+            await plans_use_case(
+                pool,
+                commitments.add_commitment,
+                commitments.AddCommitment(
+                    STAFF, plan.id, {"texts": {"title": {"en": "c"}}, "original_language": "en"}
+                ),
+            )
+            await plans_use_case(
+                pool,
+                plan_cases.transition_plan,
+                plan_cases.TransitionPlan(STAFF, plan.id, PlanState.SUBMITTED),
+            )
 
         for i in range(PLANS // 2):
             await submit_one(i)

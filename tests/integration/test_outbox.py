@@ -13,9 +13,9 @@ import pytest
 
 from services.irm.service import SPEC as IRM
 from services.irm.settings import IrmSettings
-from services.plans import commitments, handlers
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
+from services.plans.use_cases import commitments, members, plans
 from shared.auth import Principal
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 from shared.events import topics
@@ -23,7 +23,7 @@ from shared.events.plans import MemberKind, PlanState
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
 from tests.conftest import Env, running
-from tests.helpers import eventually, fetchval, header, read_topic
+from tests.helpers import eventually, fetchval, header, plans_use_case, read_topic
 
 STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
 
@@ -32,17 +32,35 @@ def _fields(title: str) -> dict[str, object]:
     return {"texts": {"title": {"en": title}}, "original_language": "en"}
 
 
+async def _member(pool: asyncpg.Pool, name: str, kind: MemberKind, country_code: str | None) -> UUID:
+    member = await plans_use_case(pool, members.create_member, members.CreateMember(name, kind, country_code))
+    return member.id
+
+
+async def _plan(pool: asyncpg.Pool, member_id: UUID, title: str, contact: plans.ContactDetails) -> UUID:
+    plan = await plans_use_case(pool, plans.create_plan, plans.CreatePlan(
+        STAFF, member_id, title, date(2025, 1, 1), date(2027, 1, 1), contact))  # fmt: skip
+    return plan.id
+
+
+async def _transition(pool: asyncpg.Pool, plan_id: UUID, target: PlanState) -> None:
+    await plans_use_case(pool, plans.transition_plan, plans.TransitionPlan(STAFF, plan_id, target))
+
+
+async def _add_commitment(pool: asyncpg.Pool, plan_id: UUID, title: str) -> None:
+    await plans_use_case(
+        pool, commitments.add_commitment, commitments.AddCommitment(STAFF, plan_id, _fields(title))
+    )
+
+
 async def _submitted_plan(pool: asyncpg.Pool) -> UUID:
-    member = await handlers.create_member(pool, "Kenya", MemberKind.NATIONAL, "KE")
-    plan = await handlers.create_plan(
-        pool, STAFF, member_id=member["id"], title="Open contracting", start_date=date(2025, 1, 1),
-        end_date=date(2027, 1, 1), contact={"name": "A. Otieno", "email": "poc@example.org",
-                                           "phone": None, "language": "en"},
-    )  # fmt: skip
-    await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.CO_CREATION)
-    await commitments.add_commitment(pool, STAFF, plan["id"], _fields("Publish contracts"))
-    await handlers.transition_plan(pool, STAFF, plan["id"], PlanState.SUBMITTED)
-    return UUID(str(plan["id"]))
+    member_id = await _member(pool, "Kenya", MemberKind.NATIONAL, "KE")
+    plan_id = await _plan(pool, member_id, "Open contracting",
+                          plans.ContactDetails("A. Otieno", "poc@example.org", None, "en"))  # fmt: skip
+    await _transition(pool, plan_id, PlanState.CO_CREATION)
+    await _add_commitment(pool, plan_id, "Publish contracts")
+    await _transition(pool, plan_id, PlanState.SUBMITTED)
+    return plan_id
 
 
 class _CrashAfterPublish(OutboxRelay):
@@ -99,18 +117,16 @@ async def test_events_of_one_plan_keep_their_order_under_concurrent_writes(env: 
     settings = env.settings(PlansSettings, "plans")
     per_plan = 15
     async with running(PLANS, settings) as rt:
-        member = await handlers.create_member(rt.pool, "Chile", MemberKind.NATIONAL, "CL")
+        member_id = await _member(rt.pool, "Chile", MemberKind.NATIONAL, "CL")
         plan_ids = []
         for i in range(4):
-            plan = await handlers.create_plan(
-                rt.pool, STAFF, member_id=member["id"], title=f"Plan {i}",
-                start_date=date(2025, 1, 1), end_date=date(2027, 1, 1),
-                contact={"name": "C", "email": None, "phone": None, "language": "es"},
-            )  # fmt: skip
-            plan_ids.append(plan["id"])
+            plan_id = await _plan(
+                rt.pool, member_id, f"Plan {i}", plans.ContactDetails("C", None, None, "es")
+            )
+            plan_ids.append(plan_id)
         # Every commitment of every plan at once: the writers race for the plan rows.
         await asyncio.gather(*(
-            commitments.add_commitment(rt.pool, STAFF, pid, _fields(f"c{n}"))
+            _add_commitment(rt.pool, pid, f"c{n}")
             for n in range(per_plan) for pid in plan_ids
         ))  # fmt: skip
         records = await read_topic(
@@ -142,7 +158,7 @@ async def test_a_row_that_commits_late_is_not_skipped(env: Env) -> None:
                VALUES (gen_random_uuid(), $1, 'late', 'ogp.plans.member_created.v1', '/t', now(), '{}')""",
             topics.PLANS,
         )
-        await handlers.create_member(rt.pool, "Fast", MemberKind.LOCAL, None)
+        await _member(rt.pool, "Fast", MemberKind.LOCAL, None)
         await eventually(lambda: rt.pool.fetchval(
             "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"))  # fmt: skip
         await tx.commit()

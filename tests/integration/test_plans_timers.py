@@ -19,23 +19,31 @@ import httpx
 import pytest
 
 from devstack.services import ServiceProcess
-from services.plans import commitments, handlers
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from services.plans.timers import (
     TIMERS_LOCK,
     TimerRunner,
-    completed_periods,
     next_plan_due,
     run_timers,
 )
+from services.plans.use_cases import commitments, documents, members, plans
+from services.plans.use_cases import milestones as milestone_cases
 from shared.auth import Principal
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 from shared.events import topics
-from shared.events.plans import CommitmentState, MemberKind, MemberStatus, MilestoneStatus, PlanState
+from shared.events.plans import (
+    CommitmentState,
+    DocumentType,
+    Language,
+    MemberKind,
+    MemberStatus,
+    MilestoneStatus,
+    PlanState,
+)
 from shared.uow import UnitOfWork
 from tests.conftest import Env, running
-from tests.helpers import eventually, header, read_topic
+from tests.helpers import eventually, header, plans_use_case, read_topic
 
 STAFF = Principal(subject="tester", roles=frozenset({"staff"}), member_ids=frozenset())
 OVERDUE = "ogp.plans.milestone_overdue.v1"
@@ -68,11 +76,12 @@ class Plan:
 
 
 async def member(pool: asyncpg.Pool, name: str = "Jordan", status: MemberStatus | None = None) -> UUID:
-    row = await handlers.create_member(pool, name, MemberKind.NATIONAL, "JO")
+    created = await plans_use_case(
+        pool, members.create_member, members.CreateMember(name, MemberKind.NATIONAL, "JO")
+    )
     if status is not None:
-        await pool.execute("UPDATE members SET status = $2 WHERE id = $1", row["id"], status.value)
-    member_id: UUID = row["id"]
-    return member_id
+        await pool.execute("UPDATE members SET status = $2 WHERE id = $1", created.id, status.value)
+    return created.id
 
 
 async def plan(
@@ -87,48 +96,46 @@ async def plan(
 ) -> Plan:
     """A plan taken through its real transitions; one commitment per entry of ``milestones``, with
     milestones ending on those dates. Created (by default) six months before it starts."""
-    p = await handlers.create_plan(
-        pool, STAFF, member_id=member_id, title="National action plan", start_date=start, end_date=end,
-        contact={"name": "Lina Haddad", "email": "lina@example.org", "phone": None, "language": "ar"},
-    )  # fmt: skip
+    p = await plans_use_case(pool, plans.create_plan, plans.CreatePlan(
+        STAFF, member_id, "National action plan", start, end,
+        plans.ContactDetails("Lina Haddad", "lina@example.org", None, "ar"),
+    ))  # fmt: skip
     cids, mids = [], []
     for i, ends in enumerate(milestones):
-        c = await commitments.add_commitment(
-            pool, STAFF, p["id"], {"texts": {"title": {"en": f"Commitment {i}"}}, "original_language": "en"}
-        )
-        cids.append(c["id"])
+        c = await plans_use_case(pool, commitments.add_commitment, commitments.AddCommitment(
+            STAFF, p.id, {"texts": {"title": {"en": f"Commitment {i}"}}, "original_language": "en"}
+        ))  # fmt: skip
+        cids.append(c.id)
         mids.append([
-            (await commitments.add_milestone(pool, STAFF, c["id"], {
-                "texts": {"title": {"en": f"Step {j}"}}, "start_date": None, "end_date": d,
-                "responsible": None, "weight": 1,
-            }))["id"]
+            (await plans_use_case(pool, milestone_cases.add_milestone, milestone_cases.AddMilestone(
+                STAFF, c.id, milestone_cases.MilestoneText({"en": f"Step {j}"}), end_date=d, weight=1.0,
+            ))).id
             for j, d in enumerate(ends)
         ])  # fmt: skip
     for target in PATH[: PATH.index(state) + 1] if state in PATH else []:
-        await handlers.transition_plan(pool, STAFF, p["id"], target)
+        await plans_use_case(pool, plans.transition_plan, plans.TransitionPlan(STAFF, p.id, target))
     if created is None:
         created = start - timedelta(days=180)
     if not isinstance(created, datetime):
         created = datetime.combine(created, time(12), tzinfo=UTC)
-    await pool.execute("UPDATE plans SET created_at = $2 WHERE id = $1", p["id"], created)
-    return Plan(p["id"], member_id, cids, mids)
+    await pool.execute("UPDATE plans SET created_at = $2 WHERE id = $1", p.id, created)
+    return Plan(p.id, member_id, cids, mids)
 
 
 async def report(
     pool: asyncpg.Pool, milestone_id: UUID, status: MilestoneStatus, end_date: date | None = None
 ) -> None:
-    await commitments.report_progress(
-        pool, STAFF, milestone_id, status=status, progress=100 if status is MilestoneStatus.COMPLETED else 10,
-        note=None, evidence=[], end_date=end_date,
-    )  # fmt: skip
+    progress = 100 if status is MilestoneStatus.COMPLETED else 10
+    await plans_use_case(pool, milestone_cases.report_progress, milestone_cases.ReportProgress(
+        STAFF, milestone_id, status, progress, note=None, evidence=[], end_date=end_date,
+    ))  # fmt: skip
 
 
 async def document(pool: asyncpg.Pool, plan_id: UUID, published_on: date) -> None:
-    await commitments.publish_document(
-        pool, STAFF, plan_id,
-        {"type": "minutes", "title": "Forum minutes", "url": "https://example.org/minutes.pdf",
-         "language": "en", "published_on": published_on},
-    )  # fmt: skip
+    await plans_use_case(pool, documents.publish_document, documents.PublishDocument(
+        STAFF, plan_id, DocumentType("minutes"), "Forum minutes", "https://example.org/minutes.pdf",
+        Language("en"), published_on,
+    ))  # fmt: skip
 
 
 # --- reading what was emitted -------------------------------------------------------------------
@@ -200,9 +207,9 @@ async def test_each_kind_is_emitted_once_with_its_payload(pool: asyncpg.Pool) ->
     overdue, done, _future, _undated, cancelled = p1.milestones[0]
     await report(pool, done, MilestoneStatus.COMPLETED)
     await report(pool, cancelled, MilestoneStatus.CANCELLED)
-    await commitments.transition_commitment(
-        pool, STAFF, p1.commitments[1], CommitmentState.WITHDRAWN, "merged into commitment 1"
-    )
+    await plans_use_case(pool, commitments.transition_commitment, commitments.TransitionCommitment(
+        STAFF, p1.commitments[1], CommitmentState.WITHDRAWN, "merged into commitment 1"
+    ))  # fmt: skip
     for day in (date(2025, 3, 1), date(2025, 9, 1), date(2026, 5, 5)):  # 2 in 2025, 1 in 2026, 0 in 2027
         await document(pool, p1.id, day)
     # Kenya: the previous plan is closed and a newer draft exists: nothing to say.
@@ -373,7 +380,9 @@ async def test_sql_calendar_matches_the_python_rules_whatever_the_session_time_z
     env: Env, pool: asyncpg.Pool
 ) -> None:
     """29 February creations and month-end due dates, computed by Postgres in a session far from
-    UTC (+14h), agree with :func:`completed_periods` and :func:`next_plan_due`."""
+    UTC (+14h), are the calendar's: a plan created on 29 February 2024 has its yearly periods
+    start on 28 February in common years and on 29 February again in 2028, each judged on the
+    day it ends; six months after 31 August is the end of February (:func:`next_plan_due`)."""
     leap = await plan(pool, await member(pool, "Jordan"), start=date(2024, 6, 1), end=date(2026, 6, 1),
                       state=PlanState.CO_CREATION, created=datetime(2024, 2, 29, 12, tzinfo=UTC))  # fmt: skip
     month_end = await plan(pool, await member(pool, "Kenya"), start=date(2025, 8, 31), end=date(2027, 8, 31),
@@ -381,18 +390,26 @@ async def test_sql_calendar_matches_the_python_rules_whatever_the_session_time_z
     far = await asyncpg.create_pool(env.database("plans"), server_settings={"TimeZone": "Pacific/Kiritimati"})
     assert far is not None
 
-    async def periods_match(today: date) -> None:
+    years = [
+        (date(2024, 2, 29), date(2025, 2, 28)),
+        (date(2025, 2, 28), date(2026, 2, 28)),
+        (date(2026, 2, 28), date(2027, 2, 28)),
+        (date(2027, 2, 28), date(2028, 2, 29)),  # back on 29 February in a leap year
+    ]
+
+    async def periods_match(today: date, over: list[tuple[date, date]]) -> None:
         await run_timers(far, today)
         periods = [
             (date.fromisoformat(e.data["period_start"]), date.fromisoformat(e.data["period_end"]))
             for e in await emitted(pool, STALE)
             if e.key == str(leap.id)
         ]
-        assert sorted(periods) == completed_periods(date(2024, 2, 29), today), today
+        assert sorted(periods) == over, today
 
     try:
-        for today in (date(2025, 2, 27), date(2025, 2, 28), date(2026, 2, 28)):
-            await periods_match(today)
+        await periods_match(date(2025, 2, 27), [])  # the first year ends on 28 February 2025
+        await periods_match(date(2025, 2, 28), years[:1])
+        await periods_match(date(2026, 2, 28), years[:2])
         six = PlansSettings(next_plan_grace_months=6)
         assert (await run_timers(far, date(2028, 2, 29), six))["next_plan_overdue"] == 0
         assert (await run_timers(far, date(2028, 3, 1), six))["next_plan_overdue"] == 1
@@ -401,7 +418,7 @@ async def test_sql_calendar_matches_the_python_rules_whatever_the_session_time_z
         assert (
             date.fromisoformat(e.data["due_date"]) == next_plan_due(date(2027, 8, 31), 6) == date(2028, 2, 29)
         )
-        await periods_match(date(2029, 1, 1))
+        await periods_match(date(2029, 1, 1), years)  # the fifth year ends on 28 February 2029
     finally:
         await far.close()
 

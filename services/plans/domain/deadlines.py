@@ -59,7 +59,7 @@ def repository_period(created: date, k: int) -> tuple[date, date]:
 
 def completed_periods(created: date, today: date) -> list[tuple[date, date]]:
     """The yearly periods that are over on ``today`` (their last day, ``end - 1``, has passed).
-    The timers' SQL generates the same periods; the integration tests hold it to this."""
+    The timers' SQL generates the same periods (the integration tests check its dates)."""
     periods: list[tuple[date, date]] = []
     k = 0
     while (period := repository_period(created, k))[1] <= today:

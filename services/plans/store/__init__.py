@@ -2,7 +2,7 @@
 
 ``PlansUnitOfWork`` (:mod:`.protocols`) is what use cases see; :class:`PgPlansUnitOfWork`
 (:mod:`.postgres`) is the Postgres one, which the runtime builds for HTTP requests, reactions,
-timers and imports. :mod:`.rows` keeps plain-row reads for the read side and the importer.
+timers and imports. :mod:`.rows` keeps a plain-row read for the read side.
 """
 
 from services.plans.store.columns import COMMITMENT_COLUMNS, MEMBER_COLUMNS, MILESTONE_COLUMNS, PLAN_COLUMNS
@@ -16,7 +16,7 @@ from services.plans.store.protocols import (
     PlansUnitOfWork,
     TimerEmissions,
 )
-from services.plans.store.rows import commitments_of_plan, get_commitment, get_milestone, get_plan
+from services.plans.store.rows import get_commitment
 
 __all__ = [
     "COMMITMENT_COLUMNS",
@@ -31,8 +31,5 @@ __all__ = [
     "Plans",
     "PlansUnitOfWork",
     "TimerEmissions",
-    "commitments_of_plan",
     "get_commitment",
-    "get_milestone",
-    "get_plan",
 ]

@@ -1,0 +1,66 @@
+"""``python -m services.plans.imports FILE``: an import straight into the database, for operators
+and files above the HTTP body limit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from services.plans.imports.commitment_import import WORKERS, import_commitments
+from services.plans.imports.progress_sheet import import_progress
+from services.plans.imports.report import BATCH_SIZE, ImportReport
+from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, pending_migrations
+from shared.errors import Invalid
+
+KINDS: dict[str, Callable[..., Awaitable[ImportReport]]] = {
+    "commitments": import_commitments,
+    "milestone-progress": import_progress,
+}
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _unusable(problem: Invalid) -> dict[str, Any]:
+    """What the HTTP API would answer (422), for the operator."""
+    errors = [{"field": f, "message": m} for f, m in problem.errors]
+    return {"status": 422, "detail": problem.message, "errors": errors or None}
+
+
+async def run_cli(argv: Sequence[str] | None = None) -> int:
+    """``python -m services.plans.imports FILE``: the same import, straight into the database
+    (no HTTP body limit), inside the same outbox transactions: the running service's relay
+    publishes the events. Prints the report as JSON. Exit status: 0 all rows imported, 1 some
+    rows failed, 2 the file or the database could not be used."""
+    from services.plans.settings import PlansSettings
+
+    parser = argparse.ArgumentParser(prog="python -m services.plans.imports", description=run_cli.__doc__)
+    parser.add_argument("file", type=Path, help="CSV file (UTF-8, a BOM is accepted)")
+    parser.add_argument("--kind", choices=sorted(KINDS), default="commitments")
+    parser.add_argument("--dsn", help="the plans database (default: PLANS_DATABASE_URL or its default)")
+    parser.add_argument("--by", default="import-cli", help="who imports, as kept in the history")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    args = parser.parse_args(argv)
+    dsn = args.dsn or PlansSettings().database_url
+    data = args.file.read_bytes()
+    pool = await create_pool(dsn, min_size=1, max_size=WORKERS + 1)
+    try:
+        folders = (("shared", SHARED_MIGRATIONS), ("plans", MIGRATIONS))
+        missing = await pending_migrations(pool, load_migrations(*folders))
+        if missing:
+            print(
+                f"the database is not migrated ({', '.join(missing)}): start the plans service once",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            report = await KINDS[args.kind](pool, data, by=args.by, batch_size=args.batch_size)
+        except Invalid as problem:
+            print(json.dumps(_unusable(problem), indent=2), file=sys.stderr)
+            return 2
+    finally:
+        await pool.close()
+    print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    return 1 if report.failed else 0

@@ -1,0 +1,162 @@
+"""Reading a spreadsheet exported as CSV: the header matched to the columns a file may have
+(case-insensitively, spaces collapsed), then the records, each with what is wrong with its bytes
+or its shape; and the cell values both spreadsheets share (yes/no flags, whole numbers, links)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from services.plans.imports.report import FieldError, RowFailure, err
+from shared.errors import Invalid
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class CsvSpec:
+    """The columns a file may have; matched case-insensitively, spaces collapsed."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+
+    @property
+    def known(self) -> dict[str, str]:
+        return {_norm(c): c for c in (*self.required, *self.optional)}
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRecord:
+    line: int  # the line the record starts on, the header being line 1
+    cells: dict[str, str]  # canonical column name → stripped cell (possibly partial)
+    errors: list[FieldError]
+
+
+def _undecodable(text: str) -> bool:
+    """Bytes that are not UTF-8 were decoded as lone surrogates (``surrogateescape``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def read_csv(data: bytes, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]]:
+    """Check the header (:class:`Invalid` naming each unknown, duplicated or missing column, which
+    HTTP answers with 422; a file that is not CSV text at all names none) and return the
+    present columns and the records. A record with the wrong number of fields or bytes that are
+    not UTF-8 comes back with errors; reading goes on with the next one.
+
+    The whole body is decoded at once with ``surrogateescape`` so that one bad byte spoils only
+    the row it is in, not the file."""
+    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    # Cells are checked one by one only when the whole text has something to find.
+    check_bytes, check_controls = _undecodable(text), bool(_CONTROL.search(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    try:
+        for raw in reader:
+            if any(c.strip() for c in raw):
+                header = raw
+                break
+    except csv.Error as exc:
+        raise Invalid.many(f"the header is not readable as CSV: {exc}", []) from None
+    if header is None:
+        raise Invalid.many("the file is empty: a header row is expected", [])
+    if any(_undecodable(c) or "\x00" in c for c in header):
+        raise Invalid.many("the header is not UTF-8 text: is this file a CSV spreadsheet?", [])
+    known = spec.known
+    columns: list[str] = []
+    errors: list[FieldError] = []
+    for name in header:
+        canonical = known.get(_norm(name))
+        if canonical is None:
+            errors.append(err(name.strip() or "(empty)", "unknown column"))
+        elif canonical in columns:
+            errors.append(err(canonical, "column given twice"))
+        columns.append(canonical or name)
+    errors += [err(c, "required column missing") for c in spec.required if c not in columns]
+    if errors:
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise Invalid.many(f"invalid header: {detail}", [(e["field"], e["message"]) for e in errors])
+    header_line = reader.line_num
+
+    def records() -> Iterator[CsvRecord]:
+        last = header_line
+        while True:
+            start = last + 1
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                last = reader.line_num
+                yield CsvRecord(start, {}, [err("row", f"not readable as CSV: {exc}")])
+                continue
+            last = reader.line_num
+            if not any(c.strip() for c in raw):
+                continue
+            cells = {col: value.strip() for col, value in zip(columns, raw, strict=False)}
+            errs: list[FieldError] = []
+            if len(raw) != len(columns):
+                errs.append(err("row", f"{len(raw)} fields where the header has {len(columns)}"))
+            if check_bytes:
+                bad = [c for c, v in cells.items() if _undecodable(v)]
+                errs += [err(c, "not UTF-8 text") for c in bad]
+                cells = {c: v for c, v in cells.items() if c not in bad}
+            if check_controls:
+                errs += [
+                    err(c, "control characters are not allowed")
+                    for c, v in cells.items()
+                    if _CONTROL.search(v)
+                ]
+            yield CsvRecord(start, cells, errs)
+
+    return columns, records()
+
+
+# --- cells -----------------------------------------------------------------------------------------
+
+_TRUE = frozenset({"yes", "y", "x", "1", "true", "✓"})
+_FALSE = frozenset({"no", "n", "0", "false", "", "-"})
+
+
+def label(value: str) -> str:
+    return " ".join(value.replace("_", " ").split()).casefold()
+
+
+def slug(label: str) -> str:
+    return label.replace(" ", "_")
+
+
+def flag(column: str, value: str) -> bool:
+    v = value.strip().casefold()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise RowFailure([err(column, f"{value!r} is not a yes/no value (Yes, No, X, 1, 0 or empty)")])
+
+
+def whole_number(column: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value.strip().removesuffix(".0"))
+    except ValueError:
+        raise RowFailure([err(column, f"{value!r} is not a whole number")]) from None
+    if not low <= number <= high:
+        raise RowFailure([err(column, f"{number} is not between {low} and {high}")])
+    return number
+
+
+def http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and len(value) <= 2000

@@ -1,0 +1,97 @@
+"""What every import shares: how a row's failure is told (``{field, message, rule?}`` naming the
+spreadsheet's columns), the answer of an import, and how it writes (service, lock, batch size)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from shared.errors import DomainError, Invalid, RuleViolation
+from shared.locks import PLANS_IMPORT
+
+SERVICE = "plans"
+Row = dict[str, Any]
+FieldError = dict[str, str]
+
+#: One import at a time (a commitments import holds it for its whole run, a progress import for
+#: each batch): two imports could otherwise race to create the same member or plan, or lock the
+#: same plans in another order. HTTP edits lock one plan at a time and never take it.
+IMPORT_LOCK = PLANS_IMPORT
+BATCH_SIZE = 200
+
+
+class RowFailure(Exception):
+    """A row cannot be imported; ``errors`` name the spreadsheet's columns."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def err(column: str, message: str, rule: str | None = None) -> FieldError:
+    out = {"field": column, "message": message}
+    if rule:
+        out["rule"] = rule
+    return out
+
+
+#: What a row may fail with while it is written; anything else stops the import.
+ROW_ERRORS = (RowFailure, DomainError, ValidationError, asyncpg.PostgresError)
+
+
+def errors_of(exc: BaseException, columns: Mapping[str, str]) -> list[FieldError]:
+    """A row's failure as the report tells it. A use case's refusal names its field (mapped to
+    the spreadsheet's column by ``columns``) or the whole ``row``, with the rule it broke; the
+    answer is the one the HTTP API gives for the same refusal (see :mod:`shared.errors`)."""
+    if isinstance(exc, RowFailure):
+        return exc.errors
+    if isinstance(exc, RuleViolation):
+        if exc.field:
+            return [err(columns.get(exc.field, exc.field), exc.message, exc.rule)]
+        return [err("row", exc.message, exc.rule)]
+    if isinstance(exc, Invalid) and exc.errors:
+        return [err(columns.get(f, f), message) for f, message in exc.errors]
+    if isinstance(exc, DomainError):
+        return [err("row", exc.message)]
+    if isinstance(exc, asyncpg.PostgresError):
+        return [err("row", f"refused by the database: {exc}")]
+    return [err("row", str(exc))]
+
+
+@dataclass
+class ImportReport:
+    """The answer of an import. ``rows`` counts the data rows (blank lines are skipped);
+    ``created + updated + unchanged + failed == rows``."""
+
+    key_name: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    members_created: int = 0
+    plans_created: int = 0
+    errors: list[Row] = field(default_factory=list)
+
+    def fail(self, line: int, key: str | None, errors: list[FieldError]) -> None:
+        self.failed += 1
+        self.errors.append({"row": line, self.key_name: key or None, "errors": errors})
+
+    def as_dict(self) -> Row:
+        out: Row = {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }
+        if self.key_name == "commitment_id":
+            out.update(members_created=self.members_created, plans_created=self.plans_created)
+        else:  # progress reports are appended, never "created" nor "unchanged"
+            del out["created"], out["unchanged"]
+        out["errors"] = sorted(self.errors, key=lambda e: int(e["row"]))
+        return out

@@ -1,0 +1,182 @@
+"""The import package's pure parts: a file that cannot be imported at all is refused with
+shared.errors.Invalid (the same 422 problem+json the HTTP API gave before), a use case's refusal
+becomes a row error naming the spreadsheet's column, and the operator's command prints what
+HTTP would answer."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from services.plans.imports import (
+    C_COUNTRY,
+    C_ID,
+    C_PLAN,
+    C_TECHNOLOGY,
+    C_TITLE,
+    C_YEAR,
+    COMMITMENTS_CSV,
+    M_ID,
+    M_KEY,
+    M_STATUS,
+    PROGRESS_CSV,
+    RowFailure,
+    parse_progress,
+    read_csv,
+)
+from services.plans.imports.cli import _unusable
+from services.plans.imports.commitments_sheet import FIELD_COLUMNS
+from services.plans.imports.report import err, errors_of
+from shared.errors import Forbidden, Invalid, NotFound, RuleViolation
+from shared.events.plans import MilestoneStatus
+from shared.http import problem_for
+
+HEADER = f"{C_ID},{C_COUNTRY},{C_YEAR},{C_PLAN},{C_TITLE}\r\n".encode()
+
+
+def refused(data: bytes) -> Invalid:
+    with pytest.raises(Invalid) as caught:
+        read_csv(data, COMMITMENTS_CSV)
+    return caught.value
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+
+def test_a_readable_file_gives_its_columns_and_records() -> None:
+    columns, records = read_csv(
+        b"\xef\xbb\xbf" + HEADER + b"U1,Utopia,2019,1,Good\r\n\r\nU2,Utopia\r\n", COMMITMENTS_CSV
+    )
+    assert columns == [C_ID, C_COUNTRY, C_YEAR, C_PLAN, C_TITLE]
+    first, second = list(records)
+    assert (first.line, first.cells[C_TITLE], first.errors) == (2, "Good", [])
+    assert second.line == 4
+    assert second.errors == [err("row", "2 fields where the header has 5")]
+
+
+def test_header_errors_name_every_column_at_fault() -> None:
+    unknown = refused(HEADER.replace(C_TITLE.encode(), C_TITLE.encode() + b",Favourite Colour"))
+    assert unknown.errors == [("Favourite Colour", "unknown column")]
+    assert unknown.message == "invalid header: Favourite Colour: unknown column"
+    missing = refused(f"{C_ID},{C_COUNTRY},{C_ID}\r\n".encode())
+    assert missing.errors == [
+        (C_ID, "column given twice"),
+        (C_YEAR, "required column missing"),
+        (C_PLAN, "required column missing"),
+        (C_TITLE, "required column missing"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (b"", "the file is empty: a header row is expected"),
+        (b"\r\n  ,\r\n", "the file is empty: a header row is expected"),
+        (bytes(range(256)) * 4, "the header is not UTF-8 text: is this file a CSV spreadsheet?"),
+    ],
+)
+def test_a_file_that_is_no_csv_names_no_field(data: bytes, detail: str) -> None:
+    problem = refused(data)
+    assert (problem.message, problem.errors) == (detail, [])
+
+
+def test_the_http_answer_of_a_bad_file_is_unchanged() -> None:
+    """Before, the importer raised shared.http.Problem(422, ...) itself; the handler's mapping of
+    Invalid gives the same status, title, detail and errors (none for an unreadable file)."""
+    header = problem_for(refused(HEADER.replace(C_TITLE.encode(), b"Favourite Colour")))
+    assert (header.status, header.title, header.extra) == (422, "Unprocessable Content", {})
+    assert header.errors == [
+        {"field": "Favourite Colour", "message": "unknown column"},
+        {"field": C_TITLE, "message": "required column missing"},
+    ]
+    assert header.detail == (
+        f"invalid header: Favourite Colour: unknown column; {C_TITLE}: required column missing"
+    )
+    empty = problem_for(refused(b""))
+    assert (empty.status, empty.detail, empty.errors) == (
+        422,
+        "the file is empty: a header row is expected",
+        [],
+    )
+
+
+def test_the_command_line_prints_what_http_would_answer() -> None:
+    assert _unusable(refused(b"")) == {
+        "status": 422,
+        "detail": "the file is empty: a header row is expected",
+        "errors": None,
+    }
+    missing = _unusable(refused(f"{C_ID},{C_COUNTRY},{C_YEAR},{C_PLAN}\r\n".encode()))
+    assert missing["errors"] == [{"field": C_TITLE, "message": "required column missing"}]
+
+
+def test_progress_files_share_the_reader() -> None:
+    columns, records = read_csv(b"Milestone_ID , STATUS\nabc,done\n", PROGRESS_CSV)
+    assert columns == [M_ID, M_STATUS]
+    [record] = list(records)
+    with pytest.raises(RowFailure) as caught:
+        parse_progress(record.line, record.cells)
+    assert [e["field"] for e in caught.value.errors] == [M_ID, M_STATUS]
+
+
+def test_a_progress_row_names_its_milestone_either_way() -> None:
+    mid = uuid4()
+    by_id = parse_progress(2, {M_ID: str(mid), M_STATUS: "In progress"})
+    assert (by_id.label, by_id.milestone_id, by_id.status, by_id.progress) == (
+        str(mid), mid, MilestoneStatus.IN_PROGRESS, None,
+    )  # fmt: skip
+    by_key = parse_progress(3, {M_KEY: "KE0001", "milestone_number": "2", M_STATUS: "completed"})
+    assert (by_key.label, by_key.commitment_key, by_key.number) == ("KE0001#2", "KE0001", 2)
+
+
+# --- a row's refusal ------------------------------------------------------------------------------
+
+
+def test_a_rule_on_a_field_names_the_spreadsheet_column() -> None:
+    rv = RuleViolation("commitment.technology_alone", "technology alone", "values.technology_innovation")
+    assert errors_of(rv, FIELD_COLUMNS) == [
+        {"field": C_TECHNOLOGY, "message": "technology alone", "rule": "commitment.technology_alone"}
+    ]
+    unmapped = RuleViolation("milestone.progress_range", "0 to 100", "progress")
+    assert errors_of(unmapped, {}) == [
+        {"field": "progress", "message": "0 to 100", "rule": "milestone.progress_range"}
+    ]
+
+
+def test_a_rule_on_the_state_of_things_is_the_rows() -> None:
+    rv = RuleViolation("plan.progress_not_open", "not yet")
+    assert errors_of(rv, FIELD_COLUMNS) == [
+        {"field": "row", "message": "not yet", "rule": "plan.progress_not_open"}
+    ]
+
+
+def test_other_refusals_keep_their_message() -> None:
+    assert errors_of(Invalid("title", "too long"), FIELD_COLUMNS) == [
+        {"field": C_TITLE, "message": "too long"}
+    ]
+    assert errors_of(Invalid.many("nothing to name", []), {}) == [
+        {"field": "row", "message": "nothing to name"}
+    ]
+    assert errors_of(NotFound("plan 1"), {}) == [{"field": "row", "message": "plan 1 does not exist"}]
+    assert errors_of(Forbidden("not yours"), {}) == [{"field": "row", "message": "not yours"}]
+    failure = RowFailure([err(C_YEAR, "too early")])
+    assert errors_of(failure, {}) is failure.errors
+    db = asyncpg.PostgresError("value too long")
+    assert errors_of(db, {}) == [{"field": "row", "message": "refused by the database: value too long"}]
+
+
+def test_a_refusal_reads_as_the_http_api_tells_it() -> None:
+    """The row error carries what the problem+json answer of the same refusal carries."""
+    for refusal in (
+        RuleViolation("commitment.original_missing", "the title must be given", "title"),
+        RuleViolation("plan.commitments_frozen", "frozen"),
+        Invalid("lead_agency", "too long"),
+        NotFound("milestone 7"),
+    ):
+        problem = problem_for(refusal)
+        [row_error] = errors_of(refusal, {})
+        expected = problem.errors[0] if problem.errors else {"field": "row", "message": problem.detail}
+        assert {k: row_error[k] for k in ("field", "message")} == expected
+        assert row_error.get("rule") == problem.extra.get("rule")
