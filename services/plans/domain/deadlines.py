@@ -48,26 +48,6 @@ def next_plan_due(previous_end: date, grace_months: int) -> date:
     return due
 
 
-def repository_period(created: date, k: int) -> tuple[date, date]:
-    """The plan's ``k``-th year ``[start, end)``, counted from its creation day each time (not from
-    the previous period), so a plan created on 29 February does not drift: its periods start on
-    28 February in common years and on 29 February again in leap years."""
-    start: date = created + relativedelta(years=k)
-    end: date = created + relativedelta(years=k + 1)
-    return start, end
-
-
-def completed_periods(created: date, today: date) -> list[tuple[date, date]]:
-    """The yearly periods that are over on ``today`` (their last day, ``end - 1``, has passed).
-    The timers' SQL generates the same periods (the integration tests check its dates)."""
-    periods: list[tuple[date, date]] = []
-    k = 0
-    while (period := repository_period(created, k))[1] <= today:
-        periods.append(period)
-        k += 1
-    return periods
-
-
 def milestone_overdue(
     *,
     plan_id: UUID,

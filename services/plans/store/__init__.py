@@ -2,7 +2,7 @@
 
 ``PlansUnitOfWork`` (:mod:`.protocols`) is what use cases see; :class:`PgPlansUnitOfWork`
 (:mod:`.postgres`) is the Postgres one, which the runtime builds for HTTP requests, reactions,
-timers and imports. :mod:`.rows` keeps a plain-row read for the read side.
+timers and imports.
 """
 
 from services.plans.store.columns import COMMITMENT_COLUMNS, MEMBER_COLUMNS, MILESTONE_COLUMNS, PLAN_COLUMNS
@@ -16,7 +16,6 @@ from services.plans.store.protocols import (
     PlansUnitOfWork,
     TimerEmissions,
 )
-from services.plans.store.rows import get_commitment
 
 __all__ = [
     "COMMITMENT_COLUMNS",
@@ -31,5 +30,4 @@ __all__ = [
     "Plans",
     "PlansUnitOfWork",
     "TimerEmissions",
-    "get_commitment",
 ]

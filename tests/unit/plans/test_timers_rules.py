@@ -1,32 +1,24 @@
 """The plans timers' rules as the code applies them: the due date a NextPlanOverdue names, the
-yearly repository periods, the events built from what the scans find, the states each scan looks
-at, the lock key and the settings. The scans themselves are SQL, tested against Postgres in
-tests/integration/test_plans_timers.py."""
+events built from what the scans find, the states each scan looks at, the lock key and the
+settings. The scans themselves (overdue milestones, the yearly repository periods, plans overdue)
+are SQL, tested with written-out dates against Postgres in tests/integration/test_plans_timers.py."""
 
-from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from datetime import UTC, date, datetime
 from uuid import uuid4
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from services.plans.domain import deadlines
 from services.plans.domain.deadlines import (
     MILESTONE_PLAN_STATES,
     PREVIOUS_PLAN_STATES,
     REPOSITORY_PLAN_STATES,
-    completed_periods,
     next_plan_due,
-    repository_period,
 )
 from services.plans.settings import PlansSettings
 from services.plans.timers import TIMERS_LOCK
 from shared import locks
 from shared.events.plans import NextPlanOverdue, PlanState
-
-days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
-
 
 # --- next plan -----------------------------------------------------------------------------------
 
@@ -68,62 +60,6 @@ def test_repository_stale_carries_the_period_and_its_count() -> None:
     assert (event.period_start, event.period_end, event.updates_in_period) == (
         date(2025, 3, 10), date(2026, 3, 10), 1,
     )  # fmt: skip
-
-
-# --- repository periods ------------------------------------------------------------------------
-
-
-def test_no_period_is_over_in_the_first_year() -> None:
-    created = date(2025, 3, 10)
-    assert completed_periods(created, created) == []
-    assert completed_periods(created, date(2026, 3, 9)) == []
-
-
-def test_a_period_is_over_on_the_anniversary() -> None:
-    created = date(2025, 3, 10)
-    # [2025-03-10, 2026-03-10): its last day, 9 March 2026, has passed on 10 March.
-    assert completed_periods(created, date(2026, 3, 10)) == [(date(2025, 3, 10), date(2026, 3, 10))]
-    assert completed_periods(created, date(2028, 1, 1)) == [
-        (date(2025, 3, 10), date(2026, 3, 10)),
-        (date(2026, 3, 10), date(2027, 3, 10)),
-    ]
-
-
-def test_a_plan_created_on_29_february_does_not_drift() -> None:
-    created = date(2024, 2, 29)
-    assert completed_periods(created, date(2029, 1, 1)) == [
-        (date(2024, 2, 29), date(2025, 2, 28)),
-        (date(2025, 2, 28), date(2026, 2, 28)),
-        (date(2026, 2, 28), date(2027, 2, 28)),
-        (date(2027, 2, 28), date(2028, 2, 29)),  # back on 29 February in a leap year
-    ]
-    assert repository_period(created, 4) == (date(2028, 2, 29), date(2029, 2, 28))
-
-
-def test_no_period_before_the_plan_exists() -> None:
-    assert completed_periods(date(2030, 1, 1), date(2025, 1, 1)) == []
-
-
-@given(created=days, today=days)
-def test_periods_tile_the_past_without_gaps(created: date, today: date) -> None:
-    periods = completed_periods(created, today)
-    if periods:
-        assert periods[0][0] == created
-        assert periods[-1][1] <= today
-    for (_, end), (start, _) in pairwise(periods):
-        assert end == start  # contiguous, no overlap
-    for start, end in periods:
-        assert 365 <= (end - start).days <= 366
-    # The next period is not over yet: nothing was left out.
-    assert repository_period(created, len(periods))[1] > today
-
-
-@given(created=days, today=days)
-def test_a_period_is_judged_once_then_stays_judged(created: date, today: date) -> None:
-    """Periods over today are still over tomorrow: an emitted occurrence never becomes untrue by
-    the calendar alone."""
-    over = completed_periods(created, today)
-    assert completed_periods(created, today + timedelta(days=1))[: len(over)] == over
 
 
 # --- states, keys and configuration ----------------------------------------------------------------------
