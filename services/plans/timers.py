@@ -34,19 +34,21 @@ connection (another key than the outbox relay's and the migrator's); standbys re
 the session and a standby may already be acting. The election only saves work and noise: even two
 runners at once could not emit an occurrence twice (see above).
 
-The rules are computed in SQL, set-based, for the day given as ``today`` (so tests and operators
-can ask what fires on another day); which plans each looks at, the payloads' calendar arithmetic
-and the events are the domain's (:mod:`services.plans.domain.deadlines`), and each batch is
-recorded by the :func:`services.plans.use_cases.deadlines.record_occurrences` use case.
+The rules are computed in SQL, set-based (the scans of :mod:`services.plans.store.timers`), for
+the day given as ``today`` (so tests and operators can ask what fires on another day); which plans
+each looks at, the payloads' calendar arithmetic and the events are the domain's
+(:mod:`services.plans.domain.deadlines`), and each batch is recorded by the
+:func:`services.plans.use_cases.deadlines.record_occurrences` use case.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
@@ -60,11 +62,10 @@ from services.plans.domain.deadlines import (
     next_plan_due,
 )
 from services.plans.settings import PlansSettings
-from services.plans.store import PgPlansUnitOfWork
+from services.plans.store import PgPlansUnitOfWork, Row, TimerScans
 from services.plans.store.protocols import Aggregate
 from services.plans.use_cases.deadlines import Occurrence, record_occurrences
 from shared.events.base import Event
-from shared.events.plans import PlanState
 from shared.leader import LeaderRunner, run_as_leader
 from shared.locks import PLANS_TIMERS as TIMERS_LOCK
 from shared.logging import get_logger
@@ -98,143 +99,70 @@ TIMER_EVENTS = Counter(
 for _kind in TimerKind:
     TIMER_EVENTS.labels(kind=_kind.value)  # exported at 0 from the start, so rates work
 
-# --- the checks (set-based SQL) ----------------------------------------------------------------
-# Every candidate query takes $1 today, $2 batch size, $3 the aggregates to restrict to (NULL: all)
-# and $4 the timer kind, then its own parameters. It returns ``subject`` and ``occurrence`` (the
-# timer_emissions key), ``aggregate`` (the row to lock) and the payload's columns, and leaves out
-# what was already emitted.
+# --- the checks ------------------------------------------------------------------------------
+# A check's candidates are a scan of the store (services.plans.store.timers, set-based SQL): the
+# occurrences due on ``today`` not emitted yet, with ``subject`` and ``occurrence`` (the
+# timer_emissions key), ``aggregate`` (the row to lock) and the payload's columns.
 
-_MILESTONES = """
-SELECT m.id AS subject, to_char(m.end_date, 'YYYY-MM-DD') AS occurrence, m.plan_id AS aggregate,
-       m.plan_id, m.commitment_id, m.number, m.end_date, p.member_id
-FROM milestones m
-JOIN plans p ON p.id = m.plan_id
-JOIN commitments c ON c.id = m.commitment_id
-WHERE m.end_date < $1
-  AND m.status NOT IN ('completed', 'cancelled')  -- the predicate of the milestones_due index
-  AND p.state = ANY($5::text[])
-  AND c.state <> 'withdrawn'
-  AND ($3::uuid[] IS NULL OR m.plan_id = ANY($3::uuid[]))
-  AND NOT EXISTS (SELECT 1 FROM timer_emissions e
-                  WHERE e.kind = $4 AND e.subject = m.id
-                    AND e.occurrence = to_char(m.end_date, 'YYYY-MM-DD'))
-ORDER BY m.plan_id, m.id
-LIMIT $2
-"""
-
-_NEXT_PLAN = """
-WITH latest AS (
-    SELECT DISTINCT ON (p.member_id) p.member_id, p.id AS plan_id, p.end_date
-    FROM plans p
-    JOIN members mb ON mb.id = p.member_id
-    WHERE p.state = ANY($5::text[])
-      AND mb.status <> 'withdrawn'
-      AND ($3::uuid[] IS NULL OR p.member_id = ANY($3::uuid[]))
-    ORDER BY p.member_id, p.end_date DESC, p.created_at DESC, p.id DESC
-)
-SELECT l.member_id AS subject, l.plan_id::text AS occurrence, l.member_id AS aggregate,
-       l.member_id, l.plan_id, l.end_date
-FROM latest l
-WHERE (l.end_date + make_interval(months => $6))::date < $1
-  AND NOT EXISTS (SELECT 1 FROM plans n
-                  WHERE n.member_id = l.member_id AND n.id <> l.plan_id
-                    AND (n.start_date > l.end_date
-                         OR (n.created_at AT TIME ZONE 'UTC')::date > l.end_date))
-  AND NOT EXISTS (SELECT 1 FROM timer_emissions e
-                  WHERE e.kind = $4 AND e.subject = l.member_id AND e.occurrence = l.plan_id::text)
-ORDER BY l.member_id
-LIMIT $2
-"""
-
-# (today - created) / 365 is at least the number of whole years elapsed, so the series covers every
-# completed period; ``period_end <= today`` keeps only those. date + interval is a timestamp
-# without time zone: no session time zone can shift a boundary.
-_REPOSITORY = """
-WITH p AS (
-    SELECT id, member_id, (created_at AT TIME ZONE 'UTC')::date AS created
-    FROM plans
-    WHERE state = ANY($5::text[])
-      AND ($3::uuid[] IS NULL OR id = ANY($3::uuid[]))
-), periods AS (
-    SELECT p.id AS plan_id, p.member_id,
-           (p.created + make_interval(years => k))::date AS period_start,
-           (p.created + make_interval(years => k + 1))::date AS period_end
-    FROM p, generate_series(0, greatest(($1::date - p.created) / 365, 0)) AS k
-)
-SELECT x.plan_id AS subject, to_char(x.period_start, 'YYYY-MM-DD') AS occurrence,
-       x.plan_id AS aggregate, x.plan_id, x.member_id, x.period_start, x.period_end,
-       d.n AS updates
-FROM periods x
-CROSS JOIN LATERAL (
-    SELECT count(*) AS n FROM documents d
-    WHERE d.plan_id = x.plan_id AND d.published_on >= x.period_start AND d.published_on < x.period_end
-) d
-WHERE x.period_end <= $1::date
-  AND d.n < $6
-  AND NOT EXISTS (SELECT 1 FROM timer_emissions e
-                  WHERE e.kind = $4 AND e.subject = x.plan_id
-                    AND e.occurrence = to_char(x.period_start, 'YYYY-MM-DD'))
-ORDER BY x.plan_id, x.period_start
-LIMIT $2
-"""
+#: A check's scan: (scans, today, batch size, aggregates to restrict to or None, kind, settings).
+Candidates = Callable[[TimerScans, date, int, list[UUID] | None, str, PlansSettings], Awaitable[list[Row]]]
 
 
-def _milestone_event(r: asyncpg.Record, _s: PlansSettings, now: datetime) -> Event:
+def _overdue_milestones(
+    scans: TimerScans, today: date, limit: int, within: list[UUID] | None, kind: str, _s: PlansSettings
+) -> Awaitable[list[Row]]:
+    return scans.overdue_milestones(today, limit, within, kind, MILESTONE_PLAN_STATES)
+
+
+def _next_plans_overdue(
+    scans: TimerScans, today: date, limit: int, within: list[UUID] | None, kind: str, s: PlansSettings
+) -> Awaitable[list[Row]]:
+    return scans.next_plans_overdue(
+        today, limit, within, kind, PREVIOUS_PLAN_STATES, s.next_plan_grace_months
+    )
+
+
+def _stale_repositories(
+    scans: TimerScans, today: date, limit: int, within: list[UUID] | None, kind: str, s: PlansSettings
+) -> Awaitable[list[Row]]:
+    return scans.stale_repositories(
+        today, limit, within, kind, REPOSITORY_PLAN_STATES, s.repository_min_updates_per_year
+    )
+
+
+def _milestone_event(r: Row, _s: PlansSettings, now: datetime) -> Event:
     return deadlines.milestone_overdue(
         plan_id=r["plan_id"], commitment_id=r["commitment_id"], milestone_id=r["subject"],
         member_id=r["member_id"], number=r["number"], end_date=r["end_date"], now=now,
     )  # fmt: skip
 
 
-def _next_plan_event(r: asyncpg.Record, s: PlansSettings, now: datetime) -> Event:
+def _next_plan_event(r: Row, s: PlansSettings, now: datetime) -> Event:
     return deadlines.next_plan_overdue(
         member_id=r["member_id"], previous_plan_id=r["plan_id"], previous_end=r["end_date"],
         grace_months=s.next_plan_grace_months, now=now,
     )  # fmt: skip
 
 
-def _repository_event(r: asyncpg.Record, _s: PlansSettings, now: datetime) -> Event:
+def _repository_event(r: Row, _s: PlansSettings, now: datetime) -> Event:
     return deadlines.repository_stale(
         plan_id=r["plan_id"], member_id=r["member_id"], period_start=r["period_start"],
         period_end=r["period_end"], updates=r["updates"], now=now,
     )  # fmt: skip
 
 
-def _states(states: Sequence[PlanState]) -> list[str]:
-    return [s.value for s in states]
-
-
 @dataclass(frozen=True)
 class _Check:
     kind: TimerKind
-    candidates: str
+    candidates: Candidates
     lock: Aggregate
-    params: Callable[[PlansSettings], tuple[Any, ...]]
-    event: Callable[[asyncpg.Record, PlansSettings, datetime], Event]
+    event: Callable[[Row, PlansSettings, datetime], Event]
 
 
 CHECKS: tuple[_Check, ...] = (
-    _Check(
-        TimerKind.MILESTONE_OVERDUE,
-        _MILESTONES,
-        "plans",
-        lambda s: (_states(MILESTONE_PLAN_STATES),),
-        _milestone_event,
-    ),
-    _Check(
-        TimerKind.NEXT_PLAN_OVERDUE,
-        _NEXT_PLAN,
-        "members",
-        lambda s: (_states(PREVIOUS_PLAN_STATES), s.next_plan_grace_months),
-        _next_plan_event,
-    ),
-    _Check(
-        TimerKind.REPOSITORY_STALE,
-        _REPOSITORY,
-        "plans",
-        lambda s: (_states(REPOSITORY_PLAN_STATES), s.repository_min_updates_per_year),
-        _repository_event,
-    ),
+    _Check(TimerKind.MILESTONE_OVERDUE, _overdue_milestones, "plans", _milestone_event),
+    _Check(TimerKind.NEXT_PLAN_OVERDUE, _next_plans_overdue, "members", _next_plan_event),
+    _Check(TimerKind.REPOSITORY_STALE, _stale_repositories, "plans", _repository_event),
 )
 
 
@@ -245,23 +173,22 @@ async def _emit_batch(
     the lock, claim them in ``timer_emissions`` and queue an event for each claimed one.
 
     Returns (candidates found before locking, events emitted)."""
-    limit = settings.timers_batch_size
-    extra = check.params(settings)
+    limit, kind = settings.timers_batch_size, check.kind.value
     async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
-        found = await uow.conn.fetch(check.candidates, today, limit, None, check.kind.value, *extra)
+        found = await check.candidates(uow.timer_scans, today, limit, None, kind, settings)
         if not found:
             return 0, 0
         aggregates = sorted({r["aggregate"] for r in found})
         await uow.timers.lock(check.lock, aggregates)
         # A new statement, a new snapshot: what committed while we waited for the locks is seen.
-        rows = await uow.conn.fetch(check.candidates, today, limit, aggregates, check.kind.value, *extra)
+        rows = await check.candidates(uow.timer_scans, today, limit, aggregates, kind, settings)
         now = datetime.now(UTC)
         emitted = await record_occurrences(
             uow,
-            check.kind.value,
+            kind,
             [Occurrence(r["subject"], r["occurrence"], check.event(r, settings, now)) for r in rows],
         )
-    TIMER_EVENTS.labels(kind=check.kind.value).inc(emitted)
+    TIMER_EVENTS.labels(kind=kind).inc(emitted)
     return len(found), emitted
 
 

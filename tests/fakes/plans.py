@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +15,7 @@ from services.plans.domain.documents import Document
 from services.plans.domain.eligibility import EligibilityInput, EligibilityResult
 from services.plans.domain.members import Member, StatusChange
 from services.plans.domain.plans import Contact, Plan
-from services.plans.store.protocols import Aggregate
+from services.plans.store.protocols import Aggregate, Row
 from shared.events.plans import CommitmentState, MemberStatus
 from tests.fakes.uow import FakeUnitOfWork
 
@@ -164,6 +166,76 @@ class FakeTimerEmissions:
         return new
 
 
+def _row(aggregate: Member | Plan | Commitment, names: Sequence[str] | None = None) -> Row:
+    """The aggregate's columns as the database gives them (enums as their text)."""
+    row: Row = {}
+    for name in names or [f.name for f in fields(aggregate)]:
+        value = getattr(aggregate, name)
+        row[name] = value.value if isinstance(value, Enum) else value
+    return row
+
+
+class FakeImportLookups:
+    """The imports' lookups over the other fake repositories. Locks are only counted."""
+
+    def __init__(
+        self, members: FakeMembers, plans: FakePlans, commitments: FakeCommitments, milestones: FakeMilestones
+    ) -> None:
+        self._members, self._plans = members, plans
+        self._commitments, self._milestones = commitments, milestones
+        self.locks = 0
+
+    async def lock(self) -> None:
+        self.locks += 1
+
+    async def members_by_key(self, keys: Sequence[str]) -> list[Row]:
+        names = ["id", "name", "kind", "country_code", "region", "source_key"]
+        return [_row(m, names) for m in self._members.by_id.values() if m.source_key in keys]
+
+    async def lock_plans_by_key(self, keys: Sequence[str]) -> list[Row]:
+        names = ["id", "member_id", "state", "start_date", "source_key"]
+        found = [p for p in self._plans.by_id.values() if p.source_key in keys]
+        return [_row(p, names) for p in sorted(found, key=lambda p: p.id)]
+
+    async def lock_commitments_by_key(self, keys: Sequence[str]) -> list[Row]:
+        found = [c for c in self._commitments.by_id.values() if c.source_key in keys]
+        return [_row(copy.deepcopy(c)) for c in sorted(found, key=lambda c: c.id)]
+
+    async def lock_plan_state(self, plan_id: UUID) -> str:
+        return self._plans.by_id[plan_id].state.value
+
+    async def unkeyed_members_named(self, name: str) -> list[Row]:
+        names = ["id", "name", "kind", "country_code", "region"]
+        found = [m for m in self._members.by_id.values()
+                 if m.source_key is None and m.name.lower() == name.lower()]  # fmt: skip
+        return [_row(m, names) for m in found[:2]]
+
+    async def adopt_member(self, member_id: UUID, source_key: str) -> bool:
+        member = self._members.by_id.get(member_id)
+        if member is None or member.source_key is not None:
+            return False
+        member.source_key = source_key
+        return True
+
+    async def set_action_plan_number(self, plan_id: UUID, number: int) -> None:
+        self._plans.by_id[plan_id].action_plan_number = number
+
+    async def set_irm(self, blocks: Mapping[str, Any]) -> None:
+        for key, irm in blocks.items():
+            if UUID(key) in self._commitments.by_id:
+                self._commitments.by_id[UUID(key)].irm = copy.deepcopy(irm)
+
+    async def milestones_named(self, ids: Sequence[UUID], keys: Sequence[tuple[str, int]]) -> list[Row]:
+        rows: list[Row] = [{"id": i, "key": None, "number": None} for i in ids if i in self._milestones.by_id]
+        for key, number in keys:
+            rows += [
+                {"id": m.id, "key": key, "number": number}
+                for c in self._commitments.by_id.values() if c.source_key == key
+                for m in self._milestones.by_id.values() if m.commitment_id == c.id and m.number == number
+            ]  # fmt: skip
+        return rows
+
+
 class FakePlansUnitOfWork(FakeUnitOfWork):
     def __init__(self) -> None:
         super().__init__()
@@ -173,3 +245,4 @@ class FakePlansUnitOfWork(FakeUnitOfWork):
         self.milestones = FakeMilestones()
         self.documents = FakeDocuments()
         self.timers = FakeTimerEmissions()
+        self.imports = FakeImportLookups(self.members, self.plans, self.commitments, self.milestones)

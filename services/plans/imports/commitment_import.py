@@ -31,7 +31,6 @@ from services.plans.imports.commitments_sheet import (
 from services.plans.imports.csv_table import read_csv
 from services.plans.imports.report import (
     BATCH_SIZE,
-    IMPORT_LOCK,
     ROW_ERRORS,
     SERVICE,
     FieldError,
@@ -41,7 +40,7 @@ from services.plans.imports.report import (
     err,
     errors_of,
 )
-from services.plans.store import COMMITMENT_COLUMNS, PgPlansUnitOfWork
+from services.plans.store import PgPlansUnitOfWork, holding_import_lock
 from services.plans.use_cases import commitments, members, plans
 from services.plans.use_cases._common import staff
 from shared.errors import RuleViolation
@@ -54,13 +53,6 @@ WORKERS = 4
 
 #: The contact an imported plan gets: OGP's spreadsheet names none, and a plan needs one.
 IMPORT_CONTACT = plans.ContactDetails(name="OGP import", email=None, phone=None, language="en")
-
-_COMMITMENTS_BY_KEY = f"""SELECT {COMMITMENT_COLUMNS} FROM commitments c
-    WHERE c.source_key = ANY($1::text[]) ORDER BY c.id FOR UPDATE"""  # noqa: S608  (constant columns)
-_PLANS_BY_KEY = """SELECT id, member_id, state, start_date, source_key FROM plans
-    WHERE source_key = ANY($1::text[]) ORDER BY id FOR UPDATE"""
-_MEMBERS_BY_KEY = """SELECT id, name, kind, country_code, region, source_key FROM members
-    WHERE source_key = ANY($1::text[])"""
 
 
 class _Replay(Exception):
@@ -125,8 +117,7 @@ class _CommitmentImport:
             min(lanes, key=len).extend(member_rows)
         for lane in lanes:
             lane.sort(key=lambda r: r.line)
-        async with pool.acquire() as guard:
-            await guard.execute("SELECT pg_advisory_lock($1)", IMPORT_LOCK)
+        async with holding_import_lock(pool):
             try:
                 async with asyncio.TaskGroup() as tg:
                     for lane in lanes:
@@ -134,8 +125,6 @@ class _CommitmentImport:
                             tg.create_task(self._lane(pool, lane, batch_size))
             except BaseExceptionGroup as group:
                 raise group.exceptions[0] from None  # an unexpected failure: the first is enough
-            finally:
-                await guard.execute("SELECT pg_advisory_unlock($1)", IMPORT_LOCK)
 
     async def _lane(self, pool: asyncpg.Pool, rows: Sequence[CommitmentRow], batch_size: int) -> None:
         for start in range(0, len(rows), batch_size):
@@ -158,16 +147,15 @@ class _CommitmentImport:
     async def _batch(self, pool: asyncpg.Pool, batch: Sequence[CommitmentRow], *, replay: bool) -> _Scope:
         scope = _Scope()
         async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
-            conn = uow.conn
-            for m in await conn.fetch(_MEMBERS_BY_KEY, sorted({r.country for r in batch})):
-                self.members[m["source_key"]] = dict(m)
+            lookups = uow.imports
+            for m in await lookups.members_by_key(sorted({r.country for r in batch})):
+                self.members[m["source_key"]] = m
             locked: dict[UUID, str] = {}  # plans this transaction holds → their state
-            for p in await conn.fetch(_PLANS_BY_KEY, sorted({r.plan_key for r in batch})):
-                self.plans[p["source_key"]] = dict(p)
+            for p in await lookups.lock_plans_by_key(sorted({r.plan_key for r in batch})):
+                self.plans[p["source_key"]] = p
                 locked[p["id"]] = p["state"]
             existing = {
-                c["source_key"]: dict(c)
-                for c in await conn.fetch(_COMMITMENTS_BY_KEY, [r.key for r in batch])
+                c["source_key"]: c for c in await lookups.lock_commitments_by_key([r.key for r in batch])
             }
             for row in batch:
                 current = existing.get(row.key)
@@ -181,11 +169,7 @@ class _CommitmentImport:
                 else:
                     await self._replay_row(uow, row, current, locked, scope)
             if scope.irm:
-                await conn.execute(
-                    "UPDATE commitments c SET irm = $1::jsonb -> c.id::text WHERE c.id = ANY($2::uuid[])",
-                    scope.irm,
-                    [UUID(k) for k in scope.irm],
-                )
+                await lookups.set_irm(scope.irm)
         return scope
 
     async def _replay_row(
@@ -234,9 +218,7 @@ class _CommitmentImport:
         member = await self._member(uow, row, scopes)
         plan = await self._plan(uow, row, member, scopes, locked)
         if plan["id"] not in locked:  # not seen at the start of the batch (should not happen)
-            locked[plan["id"]] = await uow.conn.fetchval(
-                "SELECT state FROM plans WHERE id = $1 FOR UPDATE", plan["id"]
-            )
+            locked[plan["id"]] = await uow.imports.lock_plan_state(plan["id"])
         if current is None:
             return await self._create(uow, row, plan, locked[plan["id"]], scopes[-1])
         if current["plan_id"] != plan["id"]:
@@ -255,20 +237,13 @@ class _CommitmentImport:
         member = self._find("members", row.country, scopes)
         if member is None:
             # A member created by hand before its first import is adopted rather than doubled.
-            same_name = await uow.conn.fetch(
-                """SELECT id, name, kind, country_code, region FROM members
-                   WHERE source_key IS NULL AND lower(name) = lower($1) LIMIT 2""",
-                row.country,
-            )
-            adopted = None
+            same_name = await uow.imports.unkeyed_members_named(row.country)
+            adopted = False
             if len(same_name) == 1 and row.kind in (None, MemberKind(same_name[0]["kind"])):
-                adopted = await uow.conn.fetchval(  # unless another spelling took it meanwhile
-                    "UPDATE members SET source_key = $2 WHERE id = $1 AND source_key IS NULL RETURNING id",
-                    same_name[0]["id"],
-                    row.country,
-                )
-            if adopted is not None:
-                member = dict(same_name[0])
+                # unless another spelling took it meanwhile
+                adopted = await uow.imports.adopt_member(same_name[0]["id"], row.country)
+            if adopted:
+                member = same_name[0]
             else:
                 created = await members.create_member(
                     uow,
@@ -332,9 +307,7 @@ class _CommitmentImport:
             raise RowFailure([err(C_YEAR, rv.message, rv.rule)]) from None
         # The spreadsheet's number is the truth; the service counts the member's plans instead,
         # which is wrong when plans are imported out of order. PlanCreated does not carry it.
-        await uow.conn.execute(
-            "UPDATE plans SET action_plan_number = $2 WHERE id = $1", created.id, row.plan_number
-        )
+        await uow.imports.set_action_plan_number(created.id, row.plan_number)
         return {
             "id": created.id,
             "member_id": created.member_id,

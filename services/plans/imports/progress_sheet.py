@@ -22,7 +22,6 @@ import asyncpg
 from services.plans.imports.csv_table import CsvSpec, http_url, label, read_csv, slug, whole_number
 from services.plans.imports.report import (
     BATCH_SIZE,
-    IMPORT_LOCK,
     SERVICE,
     FieldError,
     ImportReport,
@@ -30,7 +29,7 @@ from services.plans.imports.report import (
     err,
     errors_of,
 )
-from services.plans.store import PgPlansUnitOfWork
+from services.plans.store import ImportLookups, PgPlansUnitOfWork
 from services.plans.use_cases import milestones
 from services.plans.use_cases._common import staff
 from shared.auth import Principal
@@ -125,15 +124,6 @@ def parse_progress(line: int, cells: dict[str, str]) -> ProgressRow:
     return ProgressRow(line, name, mid, key, number, status, progress, note, evidence, end)
 
 
-#: The batch's milestones, named either way, in one round trip.
-_MILESTONES = """SELECT m.id, NULL::text AS key, NULL::integer AS number
-        FROM milestones m WHERE m.id = ANY($1::uuid[])
-    UNION ALL
-    SELECT m.id, c.source_key, m.number
-        FROM unnest($2::text[], $3::integer[]) AS k(key, number)
-        JOIN commitments c ON c.source_key = k.key
-        JOIN milestones m ON m.commitment_id = c.id AND m.number = k.number"""
-
 #: What a row may fail with while it is written; anything else stops the import.
 _ROW_ERRORS = (RowFailure, DomainError, asyncpg.PostgresError)
 #: The use case names the fields it refuses as the file's columns are named (status, progress).
@@ -150,13 +140,14 @@ def _ref(row: ProgressRow) -> MilestoneRef:
     return (row.commitment_key, row.number)
 
 
-async def _milestones_of(uow: PgPlansUnitOfWork, rows: Sequence[ProgressRow]) -> dict[MilestoneRef, UUID]:
-    """The milestone each row names, for the rows whose milestone exists."""
+async def _milestones_of(lookups: ImportLookups, rows: Sequence[ProgressRow]) -> dict[MilestoneRef, UUID]:
+    """The milestone each row names, for the rows whose milestone exists (the batch's, in one
+    round trip)."""
     refs = [_ref(r) for r in rows]
     ids = [r for r in refs if isinstance(r, UUID)]
     keys = [r for r in refs if isinstance(r, tuple)]
     found: dict[MilestoneRef, UUID] = {}
-    for r in await uow.conn.fetch(_MILESTONES, ids, [k for k, _ in keys], [n for _, n in keys]):
+    for r in await lookups.milestones_named(ids, keys):
         found[r["id"] if r["key"] is None else (r["key"], r["number"])] = r["id"]
     return found
 
@@ -212,8 +203,8 @@ async def import_progress(
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
-            await uow.conn.execute("SELECT pg_advisory_xact_lock($1)", IMPORT_LOCK)
-            found = await _milestones_of(uow, batch)
+            await uow.imports.lock()
+            found = await _milestones_of(uow.imports, batch)
             for row in batch:
                 errors = await _report(uow, who, row, found)
                 if errors is None:

@@ -16,7 +16,9 @@ from services.plans.domain.eligibility import EligibilityInput, EligibilityResul
 from services.plans.domain.members import Member, StatusChange
 from services.plans.domain.plans import Contact, Plan
 from services.plans.store.columns import COMMITMENT_COLUMNS, MEMBER_COLUMNS, MILESTONE_COLUMNS, PLAN_COLUMNS
+from services.plans.store.imports import PgImportLookups
 from services.plans.store.protocols import Aggregate
+from services.plans.store.timers import PgTimerScans
 from shared.events.plans import CommitmentState, MemberKind, MemberStatus, MilestoneStatus, PlanState, Strand
 from shared.uow import UnitOfWork
 
@@ -366,7 +368,8 @@ class PgTimerEmissions:
 
 @dataclass
 class PgPlansUnitOfWork(UnitOfWork):
-    """The plans service's unit of work: one transaction, its repositories and its outbox."""
+    """The plans service's unit of work: one transaction, its repositories and its outbox; for
+    the timers and the imports, their scans and lookups too (no use case needs them)."""
 
     members: PgMembers = field(init=False)
     plans: PgPlans = field(init=False)
@@ -374,6 +377,8 @@ class PgPlansUnitOfWork(UnitOfWork):
     milestones: PgMilestones = field(init=False)
     documents: PgDocuments = field(init=False)
     timers: PgTimerEmissions = field(init=False)
+    timer_scans: PgTimerScans = field(init=False)
+    imports: PgImportLookups = field(init=False)
 
     def __post_init__(self) -> None:
         self.members = PgMembers(self.conn)
@@ -382,3 +387,5 @@ class PgPlansUnitOfWork(UnitOfWork):
         self.milestones = PgMilestones(self.conn)
         self.documents = PgDocuments(self.conn)
         self.timers = PgTimerEmissions(self.conn)
+        self.timer_scans = PgTimerScans(self.conn)
+        self.imports = PgImportLookups(self.conn)

@@ -3,8 +3,8 @@ them in :mod:`services.plans.store.postgres`; unit tests use the in-memory ones.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from services.plans.domain.documents import Document
 from services.plans.domain.eligibility import EligibilityInput, EligibilityResult
 from services.plans.domain.members import Member, StatusChange
 from services.plans.domain.plans import Contact, Plan
-from shared.events.plans import CommitmentState, MemberStatus
+from shared.events.plans import CommitmentState, MemberStatus, PlanState
 from shared.uow import EventSink
 
 
@@ -91,6 +91,66 @@ class TimerEmissions(Protocol):
 
     async def claim(self, kind: str, keys: Sequence[tuple[UUID, str]]) -> set[tuple[UUID, str]]:
         """Record occurrences as emitted; the (subject, occurrence) keys not recorded before."""
+
+
+#: A row as a lookup or a scan returns it: column name → value.
+Row = dict[str, Any]
+
+
+class ImportLookups(Protocol):
+    """What the spreadsheet imports need besides the use cases: the aggregates the spreadsheet
+    names by its keys (``source_key``), the few columns the use cases do not set, and the
+    imports' lock within a transaction."""
+
+    async def lock(self) -> None:
+        """Wait for any other import; held until this transaction ends."""
+
+    async def members_by_key(self, keys: Sequence[str]) -> list[Row]:
+        """``id, name, kind, country_code, region, source_key`` of the members with these keys."""
+
+    async def lock_plans_by_key(self, keys: Sequence[str]) -> list[Row]:
+        """``id, member_id, state, start_date, source_key`` of the plans with these keys, locked
+        in id order."""
+
+    async def lock_commitments_by_key(self, keys: Sequence[str]) -> list[Row]:
+        """The commitments with these keys (their columns), locked in id order."""
+
+    async def lock_plan_state(self, plan_id: UUID) -> str:
+        """Lock the plan's row; its state."""
+
+    async def unkeyed_members_named(self, name: str) -> list[Row]:
+        """At most two members without a key whose name is ``name`` (case aside)."""
+
+    async def adopt_member(self, member_id: UUID, source_key: str) -> bool:
+        """Give a member without a key this one; False when it has one (meanwhile) already."""
+
+    async def set_action_plan_number(self, plan_id: UUID, number: int) -> None: ...
+    async def set_irm(self, blocks: Mapping[str, Any]) -> None:
+        """Set the irm column of commitments: commitment id (as text) → its irm value."""
+
+    async def milestones_named(self, ids: Sequence[UUID], keys: Sequence[tuple[str, int]]) -> list[Row]:
+        """The milestones named by id (``key`` and ``number`` NULL) or by (commitment key,
+        number): ``id, key, number``, for those that exist."""
+
+
+class TimerScans(Protocol):
+    """The timers' candidates: the occurrences due on ``today`` not emitted yet (``kind``, the
+    timer_emissions kind), at most ``limit``, of the aggregates ``within`` (None: all). Each row
+    has ``subject`` and ``occurrence`` (the timer_emissions key), ``aggregate`` (the row to lock)
+    and the payload's columns."""
+
+    async def overdue_milestones(
+        self, today: date, limit: int, within: Sequence[UUID] | None, kind: str,
+        plan_states: Sequence[PlanState],
+    ) -> list[Row]: ...  # fmt: skip
+    async def next_plans_overdue(
+        self, today: date, limit: int, within: Sequence[UUID] | None, kind: str,
+        plan_states: Sequence[PlanState], grace_months: int,
+    ) -> list[Row]: ...  # fmt: skip
+    async def stale_repositories(
+        self, today: date, limit: int, within: Sequence[UUID] | None, kind: str,
+        plan_states: Sequence[PlanState], min_updates: int,
+    ) -> list[Row]: ...  # fmt: skip
 
 
 class PlansUnitOfWork(EventSink, Protocol):
