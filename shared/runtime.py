@@ -81,6 +81,7 @@ class Runtime:
     stopping: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(init=False, default_factory=list)
     _relay_task: asyncio.Future[None] = field(init=False)
+    _metrics_task: asyncio.Future[None] | None = field(init=False, default=None)
     _migrated: bool = field(init=False, default=False)
     _broker_started: bool = field(init=False, default=False)
 
@@ -149,7 +150,7 @@ class Runtime:
             self._broker_started = True
         for task in self.spec.background:
             self._spawn(task(self), getattr(task, "__name__", "background"))
-        self._spawn(self._metrics_loop(), "metrics")
+        self._metrics_task = asyncio.ensure_future(self._metrics_loop())
         log.info("service started", topics_consumed=consumed)
 
     def _handlers(self) -> dict[type[Event], Handler]:
@@ -166,6 +167,12 @@ class Runtime:
 
     async def stop(self) -> None:
         self.stopping.set()
+        if self._metrics_task is not None:
+            # Nothing to finish there, and a lag query may wait on a group coordinator that is
+            # going away: waiting for it held every shutdown for the whole graceful timeout.
+            self._metrics_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._metrics_task
         if self._broker_started:
             # FastStream waits up to graceful_timeout for the batch in hand, which acks (commits)
             # its offsets before the consumer leaves the group.
@@ -191,11 +198,14 @@ class Runtime:
     async def _metrics_loop(self) -> None:
         while not self.stopping.is_set():
             with contextlib.suppress(Exception):
-                await update_backlog_metrics(self.pool)
-                if self.consumer is not None:
-                    await self.consumer.update_lag_metrics()
+                await asyncio.wait_for(self._update_metrics(), timeout=5)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=5)
+
+    async def _update_metrics(self) -> None:
+        await update_backlog_metrics(self.pool)
+        if self.consumer is not None:
+            await self.consumer.update_lag_metrics()
 
     async def readiness(self) -> dict[str, bool]:
         checks = {"postgres": False, "migrations": False, "kafka": False}
