@@ -1,7 +1,7 @@
 """The rate limiter's fixed window, as the repository counts it in Postgres (its one definition).
 
-Needs the test session's Postgres (started once per run, a few seconds), not Kafka. The use cases'
-refusal on top of the count is in test_inputs_use_cases.py and test_rules.py.
+Needs the test session's Postgres, not Kafka. The use cases' refusal on top of the count is in
+tests/unit/consultation/test_inputs_use_cases.py and test_rules.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from services.consultation.store import SERVICE, PgConsultationUnitOfWork
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 from shared.uow import unit_of_work
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "consultation" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "consultation" / "migrations"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=1)
 
