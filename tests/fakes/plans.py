@@ -10,10 +10,11 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from services.plans.domain.commitments import Changes, Commitment, Milestone, ProgressReport
+from services.plans.domain.commitments import Changes, Commitment
 from services.plans.domain.documents import Document
 from services.plans.domain.eligibility import EligibilityInput, EligibilityResult
 from services.plans.domain.members import Member, StatusChange
+from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
 from services.plans.store.protocols import Aggregate, Row
 from shared.events.plans import CommitmentState, MemberStatus

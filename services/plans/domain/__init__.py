@@ -8,22 +8,15 @@ rules, change their state and return the events they cause; a refused change rai
 
 from services.plans.domain.commitments import (
     COMMITMENT_TRANSITIONS,
-    MILESTONE_TRANSITIONS,
     TEXT_FIELDS,
     WRITABLE,
     Commitment,
-    Milestone,
-    ProgressReport,
-    WeightedProgress,
     check_commitment_transition,
     check_fields,
-    check_milestone_update,
     check_original_language,
     check_values,
-    commitment_progress,
     diff,
     jsonable,
-    roll_up,
 )
 from services.plans.domain.members import (
     MEMBER_TRANSITIONS,
@@ -31,6 +24,15 @@ from services.plans.domain.members import (
     StatusChange,
     check_member_transition,
     status_after_contrary_finding,
+)
+from services.plans.domain.milestones import (
+    MILESTONE_TRANSITIONS,
+    Milestone,
+    ProgressReport,
+    WeightedProgress,
+    check_milestone_update,
+    commitment_progress,
+    roll_up,
 )
 from services.plans.domain.plans import (
     CASCADE,

@@ -10,10 +10,11 @@ from uuid import UUID
 
 import asyncpg
 
-from services.plans.domain.commitments import WRITABLE, Changes, Commitment, Milestone, ProgressReport
+from services.plans.domain.commitments import WRITABLE, Changes, Commitment
 from services.plans.domain.documents import Document
 from services.plans.domain.eligibility import EligibilityInput, EligibilityResult, result_json
 from services.plans.domain.members import Member, StatusChange
+from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
 from services.plans.store.columns import COMMITMENT_COLUMNS, MEMBER_COLUMNS, MILESTONE_COLUMNS, PLAN_COLUMNS
 from services.plans.store.imports import PgImportLookups

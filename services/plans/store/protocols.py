@@ -8,10 +8,11 @@ from datetime import date, datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
-from services.plans.domain.commitments import Changes, Commitment, Milestone, ProgressReport
+from services.plans.domain.commitments import Changes, Commitment
 from services.plans.domain.documents import Document
 from services.plans.domain.eligibility import EligibilityInput, EligibilityResult
 from services.plans.domain.members import Member, StatusChange
+from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
 from shared.events.plans import CommitmentState, MemberStatus, PlanState
 from shared.uow import EventSink

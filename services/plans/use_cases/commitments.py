@@ -8,12 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from services.plans.domain.commitments import (
-    Columns,
-    Commitment,
-    check_withdrawal_reason,
-    commitment_progress,
-)
+from services.plans.domain.commitments import Columns, Commitment, check_withdrawal_reason
+from services.plans.domain.milestones import commitment_progress
 from services.plans.domain.plans import Plan, editable_commitments
 from services.plans.store.protocols import PlansUnitOfWork
 from services.plans.use_cases._common import plan_for_edit

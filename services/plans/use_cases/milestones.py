@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from services.plans.domain.commitments import Milestone
+from services.plans.domain.milestones import Milestone
 from services.plans.store.protocols import PlansUnitOfWork
 from services.plans.use_cases._common import plan_for_edit
 from services.plans.use_cases.commitments import refresh_progress

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from services.plans.domain.commitments import Commitment, Milestone
+from services.plans.domain.commitments import Commitment
+from services.plans.domain.milestones import Milestone
 from services.plans.domain.plans import Plan
 from services.plans.use_cases import commitments, members, milestones, plans
 from shared.auth import Principal
