@@ -116,5 +116,10 @@ async def pending_migrations(pool: asyncpg.Pool, migrations: Sequence[Migration]
     return [m.id for m in migrations if m.id not in done]
 
 
-def row_to_dict(row: asyncpg.Record | None) -> dict[str, Any] | None:
+#: A row as the read side (and the importer) hands it on: column name → value. Write-side code
+#: works with the domain's typed aggregates instead.
+Row = dict[str, Any]
+
+
+def row_to_dict(row: asyncpg.Record | None) -> Row | None:
     return dict(row) if row is not None else None

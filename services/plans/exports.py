@@ -31,9 +31,8 @@ from uuid import UUID
 import asyncpg
 
 from services.plans import queries
+from shared.db import Row
 from shared.events.plans import Language
-
-Row = dict[str, Any]
 
 #: Languages of the multilingual texts, one column each (``title_en``, ``title_fr``...).
 LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar")

@@ -62,9 +62,10 @@ from services.plans.domain.deadlines import (
     next_plan_due,
 )
 from services.plans.settings import PlansSettings
-from services.plans.store import PgPlansUnitOfWork, Row, TimerScans
+from services.plans.store import PgPlansUnitOfWork, TimerScans
 from services.plans.store.protocols import Aggregate
 from services.plans.use_cases.deadlines import Occurrence, record_occurrences
+from shared.db import Row
 from shared.events.base import Event
 from shared.leader import LeaderRunner, run_as_leader
 from shared.locks import PLANS_TIMERS as TIMERS_LOCK

@@ -16,7 +16,8 @@ from services.plans.domain.eligibility import EligibilityInput, EligibilityResul
 from services.plans.domain.members import Member, StatusChange
 from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
-from services.plans.store.protocols import Aggregate, Row
+from services.plans.store.protocols import Aggregate
+from shared.db import Row
 from shared.events.plans import CommitmentState, MemberStatus
 from tests.fakes.uow import FakeUnitOfWork
 

@@ -4,7 +4,6 @@ must meet next and whether it meets standard 1 today. Nothing here names a perso
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from services.consultation.domain.forum import (
@@ -14,10 +13,9 @@ from services.consultation.domain.forum import (
     forum_overdue,
 )
 from services.consultation.queries import Conn
+from shared.db import Row
 from shared.errors import NotFound
 from shared.events.consultation import Sector
-
-Row = dict[str, Any]
 
 _FORUM = """SELECT id, member_id, name, rules_url, rules_summary, established_on, created_at
             FROM forums WHERE """

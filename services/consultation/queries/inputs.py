@@ -5,14 +5,12 @@ input's text; moderators (and staff) see everything, with the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from services.consultation.queries import Conn
+from shared.db import Row
 from shared.errors import NotFound
 from shared.events.consultation import InputKind
-
-Row = dict[str, Any]
 
 #: Columns the public may see. The author's subject, profile and the raw text are not among them.
 PUBLIC_COLUMNS = """i.id, i.seq, i.kind, i.round_id, i.plan_id, i.parent_id,

@@ -9,9 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from services.consultation.queries import Conn
+from shared.db import Row
 from shared.errors import NotFound
-
-Row = dict[str, Any]
 
 TABLE_COLUMNS = (
     "input_id",

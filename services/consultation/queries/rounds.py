@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
 from services.consultation.queries import Conn
 from services.consultation.store.rounds import ROUND_COLUMNS
+from shared.db import Row
 from shared.errors import NotFound
-
-Row = dict[str, Any]
 
 
 async def co_creation(conn: Conn, plan_id: UUID) -> Row:

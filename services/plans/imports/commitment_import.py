@@ -35,7 +35,6 @@ from services.plans.imports.report import (
     SERVICE,
     FieldError,
     ImportReport,
-    Row,
     RowFailure,
     err,
     errors_of,
@@ -43,6 +42,7 @@ from services.plans.imports.report import (
 from services.plans.store import PgPlansUnitOfWork, holding_import_lock
 from services.plans.use_cases import commitments, members, plans
 from services.plans.use_cases._common import staff
+from shared.db import Row
 from shared.errors import RuleViolation
 from shared.events.plans import MemberKind
 from shared.uow import unit_of_work

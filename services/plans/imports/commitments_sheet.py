@@ -15,8 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.plans.imports.csv_table import CsvSpec, flag, http_url, label, slug, whole_number
-from services.plans.imports.report import FieldError, Row, RowFailure, err
+from services.plans.imports.report import FieldError, RowFailure, err
 from services.plans.schemas import CommitmentIn
+from shared.db import Row
 from shared.events.plans import Language, MemberKind
 
 #: Key of the commitment's ``irm`` block that keeps what OGP's database said about it.

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 from pydantic import ValidationError
 
+from shared.db import Row
 from shared.errors import DomainError, Invalid, RuleViolation
 from shared.locks import PLANS_IMPORT
 
 SERVICE = "plans"
-Row = dict[str, Any]
 FieldError = dict[str, str]
 
 #: One import at a time (a commitments import holds it for its whole run, a progress import for

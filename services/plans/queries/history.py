@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from shared.db import Row
 from shared.errors import NotFound
-
-Row = dict[str, Any]
 
 _COMMITMENT_EXISTS = "SELECT EXISTS (SELECT 1 FROM commitments WHERE id = $1)"
 

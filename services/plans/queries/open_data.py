@@ -9,13 +9,11 @@ through a new column by accident. The columns' names, order and meaning are
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 
 from services.plans.queries.json_sql import PLAN_COUNT, PLAN_PROGRESS
-
-Row = dict[str, Any]
+from shared.db import Row
 
 #: Rows fetched from the cursor at a time (and written per chunk).
 CHUNK_ROWS = 500

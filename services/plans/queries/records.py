@@ -13,8 +13,7 @@ from services.plans.queries.json_sql import (
     PLAN_PROGRESS,
     commitment,
 )
-
-Row = dict[str, Any]
+from shared.db import Row
 
 #: The plan's record as its owners see it (``PlanOut``): with the point of contact's opaque id,
 #: never the contact's details.

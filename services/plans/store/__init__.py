@@ -17,7 +17,6 @@ from services.plans.store.protocols import (
     Milestones,
     Plans,
     PlansUnitOfWork,
-    Row,
     TimerEmissions,
     TimerScans,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "PgTimerScans",
     "Plans",
     "PlansUnitOfWork",
-    "Row",
     "TimerEmissions",
     "TimerScans",
     "holding_import_lock",

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from services.plans.store.columns import COMMITMENT_COLUMNS
-from services.plans.store.protocols import Row
+from shared.db import Row
 from shared.locks import PLANS_IMPORT
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ from services.plans.domain.eligibility import EligibilityInput, EligibilityResul
 from services.plans.domain.members import Member, StatusChange
 from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
+from shared.db import Row
 from shared.events.plans import CommitmentState, MemberStatus, PlanState
 from shared.uow import EventSink
 
@@ -95,7 +96,6 @@ class TimerEmissions(Protocol):
 
 
 #: A row as a lookup or a scan returns it: column name → value.
-Row = dict[str, Any]
 
 
 class ImportLookups(Protocol):

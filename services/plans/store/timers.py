@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from services.plans.store.protocols import Row
+from shared.db import Row
 from shared.events.plans import PlanState
 
 if TYPE_CHECKING:
