@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.irm.api import router
+from services.irm.api_reviews import router as reviews_router
 from services.irm.reactions import reactions
 from services.irm.settings import IrmSettings
 from services.irm.store import PgIrmUnitOfWork
@@ -15,7 +15,7 @@ SPEC = ServiceSpec(
     title="Sharaka IRM",
     description="Independent Reporting Mechanism: reviews of action plans and their deadlines.",
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[reviews_router],
     reactions=lambda rt: reactions(IrmSettings.of(rt.settings)),
     uow=PgIrmUnitOfWork,
     produces=[TopicSpec(topics.IRM)],

@@ -83,6 +83,7 @@ class DocumentType(StrEnum):
     REASONED_RESPONSE = "reasoned_response"
     SELF_ASSESSMENT = "self_assessment"
     EVIDENCE = "evidence"
+    IRM_REPORT = "irm_report"
     OTHER = "other"
 
 

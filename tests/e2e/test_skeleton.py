@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from devstack.services import ServiceProcess
-from services.irm.domain import action_plan_review_due
+from services.irm.domain.reviews import action_plan_review_due
 from shared.events import topics
 from tests.conftest import Env, token
 from tests.helpers import eventually, header, read_topic

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from uuid import uuid4
 
-from services.irm import use_cases
-from services.irm.domain import SubmittedPlan
+from services.irm.domain.reviews import SubmittedPlan
+from services.irm.use_cases import reviews as use_cases
 from shared.events.irm import ReviewKind, ReviewScheduled
 from tests.fakes.irm import FakeIrmUnitOfWork
 

@@ -1,4 +1,4 @@
-"""Public read API of the IRM service."""
+"""The reviews API: public reads; writes by IRM staff and the assigned researcher."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from services.irm import queries
+from services.irm.queries import reviews as queries
 from shared.events.irm import ReviewKind
 from shared.http import NotFound
 from shared.runtime import Runtime, runtime_of

@@ -1,4 +1,4 @@
-"""The IRM's rules, free of I/O: review deadlines and the Review aggregate."""
+"""Reviews: the IRM products' deadlines and the Review aggregate."""
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""What the IRM service does, one function per use case. Reactions, routes and timers call these;
-each takes the unit of work and a command and returns what it made."""
+"""Use cases of reviews: scheduling, research, drafts, comments, publication."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.irm.domain import Review, SubmittedPlan
+from services.irm.domain.reviews import Review, SubmittedPlan
 from services.irm.store import IrmUnitOfWork
 
 

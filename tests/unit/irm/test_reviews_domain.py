@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from services.irm.domain import action_plan_review_due, add_months
+from services.irm.domain.reviews import action_plan_review_due, add_months
 
 
 @pytest.mark.parametrize(

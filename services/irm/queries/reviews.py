@@ -1,4 +1,4 @@
-"""The IRM's read side: SQL that answers the public API, no domain objects."""
+"""Reviews as the public API shows them."""
 
 from __future__ import annotations
 

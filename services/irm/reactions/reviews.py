@@ -1,19 +1,17 @@
-"""The IRM's reactions to other services' events, by event type."""
+"""Reactions that open and move reviews."""
 
 from __future__ import annotations
 
-from services.irm import use_cases
-from services.irm.domain import SubmittedPlan
+from services.irm.domain.reviews import SubmittedPlan
 from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
+from services.irm.use_cases import reviews as use_cases
 from shared.events.envelope import Received
 from shared.events.plans import PlanSubmitted
 from shared.reactions import Reactions
 
 
-def reactions(settings: IrmSettings) -> Reactions[IrmUnitOfWork]:
-    on = Reactions[IrmUnitOfWork]()
-
+def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
     @on.on(PlanSubmitted)
     async def on_plan_submitted(uow: IrmUnitOfWork, event: PlanSubmitted, _: Received) -> None:
         """Submission starts the Action Plan Review clock."""
@@ -28,5 +26,3 @@ def reactions(settings: IrmSettings) -> Reactions[IrmUnitOfWork]:
         await use_cases.schedule_action_plan_review(
             uow, use_cases.ScheduleActionPlanReview(plan, due_months=settings.apr_due_months)
         )
-
-    return on

@@ -1,11 +1,10 @@
-"""The IRM's unit of work in memory."""
+"""Reviews in memory."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from services.irm.domain import Review, SubmittedPlan
-from tests.fakes.uow import FakeUnitOfWork
+from services.irm.domain.reviews import Review, SubmittedPlan
 
 
 class FakeReviews:
@@ -18,9 +17,3 @@ class FakeReviews:
             raise AssertionError("one review of each kind per plan (a unique key in Postgres)")
         self.plans[plan.plan_id] = plan
         self.by_id[review.id] = review
-
-
-class FakeIrmUnitOfWork(FakeUnitOfWork):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reviews = FakeReviews()

@@ -1,27 +1,16 @@
-"""The IRM's repositories: the only write-side SQL of the service.
-
-``IrmUnitOfWork`` is the interface use cases see; :class:`PgIrmUnitOfWork` is the Postgres one
-(the runtime builds it for HTTP requests, reactions and timers); unit tests use an in-memory one.
-"""
+"""Reviews' repository: the reviews and the plans they review."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from services.irm.domain import Review, SubmittedPlan
-from shared.uow import EventSink, UnitOfWork
+from services.irm.domain.reviews import Review, SubmittedPlan
+from shared.uow import UnitOfWork
 
 
 class Reviews(Protocol):
     async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> None:
         """Store a new review and what it reviews (the plan as last submitted)."""
-
-
-class IrmUnitOfWork(EventSink, Protocol):
-    # Read-only, so an in-memory repository satisfies it as well as the Postgres one.
-    @property
-    def reviews(self) -> Reviews: ...
 
 
 class PgReviews:
@@ -41,11 +30,3 @@ class PgReviews:
             review.id, review.kind.value, review.state, review.opened_on, review.due_date,
             review.scheduled_at,
         )  # fmt: skip
-
-
-@dataclass
-class PgIrmUnitOfWork(UnitOfWork):
-    reviews: PgReviews = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.reviews = PgReviews(self)

@@ -1,0 +1,1 @@
+"""The IRM's read side: SQL that answers the public API, no domain objects."""

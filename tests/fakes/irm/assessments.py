@@ -1,0 +1,7 @@
+"""Assessments in memory."""
+
+from __future__ import annotations
+
+
+class FakeAssessments:
+    pass

@@ -1,0 +1,7 @@
+"""Findings in memory."""
+
+from __future__ import annotations
+
+
+class FakeFindings:
+    pass
