@@ -34,7 +34,8 @@ DEV_SECRET = "sharaka-local-development-key-not-for-production"  # noqa: S105
 class Role(StrEnum):
     STAFF = "staff"  # OGP Support Unit: edits everything
     GOVERNMENT = "government"  # a member's point of contact: edits its own member's plans
-    IRM = "irm"  # IRM staff and researchers
+    IRM = "irm"  # IRM staff: schedule, assign researchers, code and publish any review
+    RESEARCHER = "researcher"  # an IRM researcher: codes and drafts the reviews assigned to them
     MODERATOR = "moderator"
     PARTICIPANT = "participant"
     SERVICE = "service"  # another Sharaka service

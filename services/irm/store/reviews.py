@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from typing import Protocol
+from uuid import UUID
 
 from services.irm.domain.reviews import Review, SubmittedPlan
+from shared.events.irm import ReviewKind
 from shared.uow import UnitOfWork
 
 
 class Reviews(Protocol):
+    async def get(self, review_id: UUID, *, for_update: bool = False) -> Review | None:
+        """The review, locked for the rest of the unit of work with ``for_update``."""
+
     async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> None:
         """Store a new review and what it reviews (the plan as last submitted)."""
 
@@ -16,6 +21,17 @@ class Reviews(Protocol):
 class PgReviews:
     def __init__(self, uow: UnitOfWork) -> None:
         self._conn = uow.conn
+
+    async def get(self, review_id: UUID, *, for_update: bool = False) -> Review | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self._conn.fetchrow(
+            "SELECT id, plan_id, member_id, kind, state, opened_on, due_date, scheduled_at"
+            f" FROM reviews WHERE id = $1{lock}",
+            review_id,
+        )
+        if row is None:
+            return None
+        return Review(**{**dict(row), "kind": ReviewKind(row["kind"])})
 
     async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> None:
         # Hot path (every submitted plan): both rows in one statement, one round trip.
