@@ -19,6 +19,7 @@ from services.plans.imports.report import FieldError, RowFailure, err
 from services.plans.schemas import CommitmentIn
 from shared.db import Row
 from shared.events.plans import Language, MemberKind
+from shared.scales import legacy_star
 
 #: Key of the commitment's ``irm`` block that keeps what OGP's database said about it.
 LEGACY_KEY = "legacy_import"
@@ -236,16 +237,16 @@ def parse_commitment(line: int, cells: dict[str, str], present: set[str]) -> Com
     )
 
 
-def _legacy_star(block: Row, relevant: bool) -> bool | None:
-    """OGP's legacy star: specific, relevant, potentially moderate or transformative, and at least
-    substantially complete. Unknown (None) until all three scales are known."""
-    if not all(k in block for k in ("specificity", "potential_impact", "completion")):
-        return None
-    return (
-        block["specificity"] in ("medium", "high")
-        and relevant
-        and block["potential_impact"] in ("moderate", "transformative")
-        and block["completion"] in ("substantial", "complete")
+def _legacy_star(block: Row, relevant: bool, report_year: int | None) -> bool | None:
+    """OGP's legacy star by the report year's rule (``shared.scales.legacy_star``): specific,
+    relevant, a potential impact over the year's bar, and at least substantially complete.
+    Unknown (None) until all three scales are known."""
+    return legacy_star(
+        specificity=block.get("specificity"),
+        relevant=relevant,
+        potential_impact=block.get("potential_impact"),
+        completion=block.get("completion"),
+        report_year=report_year,
     )
 
 
@@ -268,7 +269,9 @@ def desired_values(row: CommitmentRow, current: Row | None) -> Row:
         block = dict(row.legacy)
         if block:
             core = ("value_access_to_information", "value_civic_participation", "value_public_accountability")
-            star = _legacy_star(block, any(bool(out.get(k, base.get(k, False))) for k in core))
+            # The sheet has no report-year column: without a year the rule as first published
+            # applies (moderate or transformative), as the importer always did.
+            star = _legacy_star(block, any(bool(out.get(k, base.get(k, False))) for k in core), None)
             if star is not None:
                 block["star"] = star
             irm[LEGACY_KEY] = block
