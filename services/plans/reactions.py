@@ -1,7 +1,7 @@
 """What the plans service learns from other services' events.
 
-* From the IRM: assessments shown on each commitment, and findings that change a member's
-  standing.
+* From the IRM: assessments shown on each commitment, findings that change a member's standing,
+  and its published reports, filed in the plan's repository.
 * From consultation: the documents it produces for a plan (the "comments and responses" table of
   a round, the minutes of a forum meeting) join the plan's public repository, so OGP co-creation
   standard 2 (a repository updated at least twice a year) is met without anyone filing them twice
@@ -23,6 +23,7 @@ from shared.events.irm import (
     CommitmentAssessed,
     ProceduralReviewLifted,
     ProceduralReviewStarted,
+    ReviewPublished,
 )
 from shared.events.plans import DocumentType
 from shared.logging import get_logger
@@ -33,6 +34,8 @@ log = get_logger(__name__)
 #: ``documents.created_by`` of what the consultation service files: the repository shows which
 #: documents came in automatically, and no person's identity is needed (or stored) for them.
 CONSULTATION = "consultation"
+#: ``documents.created_by`` of the IRM's published reports.
+IRM = "irm"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -42,11 +45,12 @@ def _utc(moment: datetime) -> datetime:
 
 
 async def _file(uow: PlansUnitOfWork, received: Received, cmd: FileDocument) -> None:
-    """File one consultation document in the plan's repository and announce it, once.
+    """File one document from another service (consultation, the IRM) in the plan's repository
+    and announce it, once.
 
-    The document id is the consultation-side id (table id, meeting id), not a fresh one: the
-    inbox only recognises the *same event id* again, but a replay that re-wraps the event (e.g.
-    out of the dead-letter topic) or a re-publication by consultation carries a new event id for
+    The document id is the other service's id (table id, meeting id, review id), not a fresh
+    one: the inbox only recognises the *same event id* again, but a replay that re-wraps the event
+    (e.g. out of the dead-letter topic) or a re-publication by its service carries a new event id for
     the same document; with a deterministic id the repeat is recognised and not announced again.
 
     A plan the service does not know (another deployment's, or one never created here) is not an
@@ -62,9 +66,9 @@ async def _file(uow: PlansUnitOfWork, received: Received, cmd: FileDocument) -> 
         document_id=str(cmd.document_id),
     )
     if outcome is Filing.UNKNOWN_PLAN:
-        log.info("consultation document for an unknown plan ignored", **ids)
+        log.info("document for an unknown plan ignored", **ids)
     elif outcome is Filing.OTHER_MEMBER:
-        log.warning("consultation document names another member than its plan's; ignored", **ids)
+        log.warning("document names another member than its plan's; ignored", **ids)
 
 
 def reactions() -> Reactions[PlansUnitOfWork]:
@@ -96,6 +100,15 @@ def reactions() -> Reactions[PlansUnitOfWork]:
         await members.lift_procedural_review(
             uow, IrmFinding(e.member_id, "procedural review lifted", meta.type, e.lifted_at)
         )
+
+    @on.on(ReviewPublished)
+    async def on_review_published(uow: PlansUnitOfWork, e: ReviewPublished, meta: Received) -> None:
+        """A published IRM report joins the plan's public repository, under the review's id (the
+        document id is deterministic: a replay, even under a new event id, files it once)."""
+        await _file(uow, meta, FileDocument(
+            e.review_id, e.plan_id, e.member_id, DocumentType.IRM_REPORT, e.title, e.url, e.published_on,
+            _utc(e.published_at), by=IRM,
+        ))  # fmt: skip
 
     # --- documents from consultation ------------------------------------------------------
 

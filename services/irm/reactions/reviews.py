@@ -1,20 +1,27 @@
-"""Reactions that open and move reviews."""
+"""Reactions that open reviews: the plans service's events start the IRM's clocks.
+
+Every reaction is safe to replay (one review of each kind per plan: a repeat stores and publishes
+nothing), and an event about a plan the IRM has not seen is kept: what the review needs is taken
+from the event's own fields.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC
 
 from services.irm.domain.reviews import SubmittedPlan
 from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import reviews as use_cases
 from shared.events.envelope import Received
-from shared.events.plans import PlanSubmitted
+from shared.events.plans import PlanEnded, PlanState, PlanStateChanged, PlanSubmitted
 from shared.reactions import Reactions
 
 
 def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
     @on.on(PlanSubmitted)
     async def on_plan_submitted(uow: IrmUnitOfWork, event: PlanSubmitted, _: Received) -> None:
-        """Submission starts the Action Plan Review clock."""
+        """Submission starts the Action Plan Review clock (and the midterm's, for a 4-year plan)."""
         plan = SubmittedPlan(
             plan_id=event.plan_id,
             member_id=event.member_id,
@@ -23,6 +30,35 @@ def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
             end_date=event.end_date,
             submitted_at=event.submitted_at,
         )
-        await use_cases.schedule_action_plan_review(
-            uow, use_cases.ScheduleActionPlanReview(plan, due_months=settings.apr_due_months)
+        await use_cases.schedule_on_submission(
+            uow,
+            use_cases.ScheduleOnSubmission(
+                plan, apr_due_months=settings.apr_due_months, midterm_due_months=settings.midterm_due_months
+            ),
+        )
+
+    @on.on(PlanEnded)
+    async def on_plan_ended(uow: IrmUnitOfWork, event: PlanEnded, _: Received) -> None:
+        """The results report is due some months after the plan's end date."""
+        await use_cases.schedule_results_report(
+            uow,
+            use_cases.ScheduleResultsReport(
+                event.plan_id, event.member_id, event.end_date, settings.results_report_due_months
+            ),
+        )
+
+    @on.on(PlanStateChanged)
+    async def on_plan_state_changed(uow: IrmUnitOfWork, event: PlanStateChanged, _: Received) -> None:
+        """The optional co-creation brief, when a plan enters co-creation (off by default)."""
+        if not settings.co_creation_brief_enabled or event.to_state is not PlanState.CO_CREATION:
+            return
+        changed = event.changed_at if event.changed_at.tzinfo else event.changed_at.replace(tzinfo=UTC)
+        await use_cases.schedule_co_creation_brief(
+            uow,
+            use_cases.ScheduleCoCreationBrief(
+                event.plan_id,
+                event.member_id,
+                changed.astimezone(UTC).date(),
+                settings.co_creation_brief_due_days,
+            ),
         )
