@@ -246,6 +246,7 @@ class ProceduralReviewStarted(_IrmEvent):
     reason: str
     started_at: datetime
     finding_ids: list[UUID] = Field(default_factory=list, description="the two consecutive findings")
+    procedural_review_id: UUID | None = None
 
 
 class ProceduralReviewLifted(_IrmEvent):
@@ -257,3 +258,4 @@ class ProceduralReviewLifted(_IrmEvent):
     member_id: UUID
     lifted_at: datetime
     reason: str | None = None
+    procedural_review_id: UUID | None = None

@@ -3,14 +3,106 @@
 from __future__ import annotations
 
 from typing import Protocol
+from uuid import UUID
 
+from services.irm.domain.findings import Finding, FindingReason, KnownPlan, MemberRecord, ProceduralReview
 from shared.uow import UnitOfWork
+
+_PLAN = "plan_id, member_id, start_date, end_date, created_at, submitted_at, ended_at"
+_FINDING = "id, member_id, plan_id, cycle, reason, found_at, source, previous_end_date"
+_REVIEW = (
+    "id, member_id, first_finding_id, second_finding_id, reason, started_at, lifted_at, lift_reason, "
+    "lifted_by"
+)
 
 
 class Findings(Protocol):
-    """To be filled with the findings' repository methods."""
+    async def learn_plan(self, plan: KnownPlan) -> KnownPlan:
+        """Store what an event says of a plan, filling in only what was unknown (a replay
+        changes nothing); the plan as now known."""
+
+    async def plan(self, plan_id: UUID) -> KnownPlan | None: ...
+
+    async def record_of(self, member_id: UUID) -> MemberRecord:
+        """The member's plans, findings and procedural reviews, locked for the rest of the unit
+        of work (an empty record for a member never seen)."""
+
+    async def member_of_review(self, review_id: UUID) -> UUID | None: ...
+
+    async def add_finding(self, finding: Finding, *, recorded_by: str) -> None: ...
+    async def add_review(self, review: ProceduralReview) -> None: ...
+    async def save_review(self, review: ProceduralReview) -> None:
+        """Store a review's lifting."""
 
 
 class PgFindings:
     def __init__(self, uow: UnitOfWork) -> None:
         self._conn = uow.conn
+
+    async def learn_plan(self, plan: KnownPlan) -> KnownPlan:
+        row = await self._conn.fetchrow(
+            f"""INSERT INTO finding_plans ({_PLAN}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (plan_id) DO UPDATE SET
+                    start_date = COALESCE(finding_plans.start_date, EXCLUDED.start_date),
+                    end_date = COALESCE(finding_plans.end_date, EXCLUDED.end_date),
+                    created_at = COALESCE(finding_plans.created_at, EXCLUDED.created_at),
+                    submitted_at = COALESCE(finding_plans.submitted_at, EXCLUDED.submitted_at),
+                    ended_at = COALESCE(finding_plans.ended_at, EXCLUDED.ended_at)
+                RETURNING {_PLAN}""",  # noqa: S608  (constant column list, values bound)
+            plan.plan_id, plan.member_id, plan.start_date, plan.end_date, plan.created_at,
+            plan.submitted_at, plan.ended_at,
+        )  # fmt: skip
+        assert row is not None  # an upsert always returns its row
+        return KnownPlan(**dict(row))
+
+    async def plan(self, plan_id: UUID) -> KnownPlan | None:
+        row = await self._conn.fetchrow(f"SELECT {_PLAN} FROM finding_plans WHERE plan_id = $1", plan_id)  # noqa: S608
+        return KnownPlan(**dict(row)) if row else None
+
+    async def record_of(self, member_id: UUID) -> MemberRecord:
+        # The member's lock row: every change to one member's findings is serialised.
+        await self._conn.execute(
+            """INSERT INTO finding_members (member_id) VALUES ($1)
+               ON CONFLICT (member_id) DO UPDATE SET member_id = EXCLUDED.member_id""",
+            member_id,
+        )
+        plans = await self._conn.fetch(f"SELECT {_PLAN} FROM finding_plans WHERE member_id = $1", member_id)  # noqa: S608
+        findings = await self._conn.fetch(
+            f"SELECT {_FINDING} FROM process_findings WHERE member_id = $1 ORDER BY found_at, id",  # noqa: S608
+            member_id,
+        )
+        reviews = await self._conn.fetch(
+            f"SELECT {_REVIEW} FROM procedural_reviews WHERE member_id = $1 ORDER BY started_at, id",  # noqa: S608
+            member_id,
+        )
+        return MemberRecord(
+            member_id,
+            [KnownPlan(**dict(r)) for r in plans],
+            [Finding(**{**dict(r), "reason": FindingReason(r["reason"])}) for r in findings],
+            [ProceduralReview(**dict(r)) for r in reviews],
+        )
+
+    async def member_of_review(self, review_id: UUID) -> UUID | None:
+        value = await self._conn.fetchval("SELECT member_id FROM procedural_reviews WHERE id = $1", review_id)
+        return value if isinstance(value, UUID) else None
+
+    async def add_finding(self, finding: Finding, *, recorded_by: str) -> None:
+        await self._conn.execute(
+            f"""INSERT INTO process_findings ({_FINDING}, recorded_by)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",  # noqa: S608
+            finding.id, finding.member_id, finding.plan_id, finding.cycle, finding.reason.value,
+            finding.found_at, finding.source, finding.previous_end_date, recorded_by,
+        )  # fmt: skip
+
+    async def add_review(self, review: ProceduralReview) -> None:
+        await self._conn.execute(
+            f"INSERT INTO procedural_reviews ({_REVIEW}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",  # noqa: S608
+            review.id, review.member_id, review.first_finding_id, review.second_finding_id, review.reason,
+            review.started_at, review.lifted_at, review.lift_reason, review.lifted_by,
+        )  # fmt: skip
+
+    async def save_review(self, review: ProceduralReview) -> None:
+        await self._conn.execute(
+            "UPDATE procedural_reviews SET lifted_at = $2, lift_reason = $3, lifted_by = $4 WHERE id = $1",
+            review.id, review.lifted_at, review.lift_reason, review.lifted_by,
+        )  # fmt: skip

@@ -11,6 +11,9 @@ from services.plans.domain.members import Member, StatusChange
 from services.plans.store.protocols import PlansUnitOfWork
 from shared.errors import NotFound
 from shared.events.plans import EligibilityScored, MemberKind, MemberStatus
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +88,33 @@ class IrmFinding:
     plan_id: UUID | None = None
 
 
+#: A member that left OGP (or was made inactive) keeps that standing whatever the IRM finds.
+_OUT = frozenset({MemberStatus.INACTIVE, MemberStatus.WITHDRAWN})
+
+
+async def _note_while_out(uow: PlansUnitOfWork, member: Member, finding: IrmFinding) -> StatusChange:
+    """An IRM finding about an inactive or withdrawn member: the state machine refuses the move,
+    but the finding is not lost (nor dead-lettered): the member's history records it with the
+    status kept, and nothing is published (the standing did not change)."""
+    note = StatusChange(
+        member.id, member.status, member.status, finding.reason, finding.plan_id, finding.source,
+        finding.at, "irm",
+    )  # fmt: skip
+    await uow.members.save_status(member, note)
+    log.info("IRM finding recorded for a member that is not participating", member_id=str(member.id),
+             status=member.status.value, source=finding.source)  # fmt: skip
+    return note
+
+
 async def record_contrary_finding(uow: PlansUnitOfWork, finding: IrmFinding) -> StatusChange | None:
     """Acting contrary to process; a second consecutive finding puts the member under procedural
     review (OGP's rule). A member this deployment does not know is left alone (None), as is one
-    already under review."""
+    already under review; one inactive or withdrawn keeps its status (:func:`_note_while_out`)."""
     member = await uow.members.get(finding.member_id, for_update=True)
     if member is None:
         return None
+    if member.status in _OUT:
+        return await _note_while_out(uow, member, finding)
     target = member.after_contrary_finding(await uow.members.last_status(member.id))
     if target is None:
         return None
@@ -102,6 +125,8 @@ async def start_procedural_review(uow: PlansUnitOfWork, finding: IrmFinding) -> 
     member = await uow.members.get(finding.member_id, for_update=True)
     if member is None or member.status is MemberStatus.UNDER_PROCEDURAL_REVIEW:
         return None
+    if member.status in _OUT:
+        return await _note_while_out(uow, member, finding)
     return await _move(uow, member, _by_irm(finding, MemberStatus.UNDER_PROCEDURAL_REVIEW))
 
 
