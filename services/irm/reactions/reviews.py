@@ -47,18 +47,21 @@ def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
             ),
         )
 
-    @on.on(PlanStateChanged)
-    async def on_plan_state_changed(uow: IrmUnitOfWork, event: PlanStateChanged, _: Received) -> None:
-        """The optional co-creation brief, when a plan enters co-creation (off by default)."""
-        if not settings.co_creation_brief_enabled or event.to_state is not PlanState.CO_CREATION:
-            return
-        changed = event.changed_at if event.changed_at.tzinfo else event.changed_at.replace(tzinfo=UTC)
-        await use_cases.schedule_co_creation_brief(
-            uow,
-            use_cases.ScheduleCoCreationBrief(
-                event.plan_id,
-                event.member_id,
-                changed.astimezone(UTC).date(),
-                settings.co_creation_brief_due_days,
-            ),
-        )
+
+async def on_plan_state_changed(uow: IrmUnitOfWork, event: PlanStateChanged, settings: IrmSettings) -> None:
+    """The optional co-creation brief, when a plan enters co-creation (off by default).
+
+    Not registered here: the registry takes one reaction per event type and the findings' part
+    reacts to ``PlanStateChanged`` already; its reaction calls this one."""
+    if not settings.co_creation_brief_enabled or event.to_state is not PlanState.CO_CREATION:
+        return
+    changed = event.changed_at if event.changed_at.tzinfo else event.changed_at.replace(tzinfo=UTC)
+    await use_cases.schedule_co_creation_brief(
+        uow,
+        use_cases.ScheduleCoCreationBrief(
+            event.plan_id,
+            event.member_id,
+            changed.astimezone(UTC).date(),
+            settings.co_creation_brief_due_days,
+        ),
+    )
