@@ -254,9 +254,9 @@ async def comment_on_draft(uow: IrmUnitOfWork, cmd: CommentOnDraft) -> Comment:
         raise Invalid("text", "must not be empty")
     if len(text) > cmd.max_chars:
         raise Invalid("text", f"must be at most {cmd.max_chars} characters")
-    review = await uow.reviews.get(cmd.review_id)
-    if review is None:
-        raise NotFound(f"review {cmd.review_id}")
+    # Locked: a comment and the publication (which counts the comments not considered) never
+    # interleave, so no comment lands unconsidered in a published review.
+    review = await _review(uow, cmd.review_id)
     phase = review.check_comment_window(cmd.today)
     if phase is ReviewState.PRE_PUBLICATION and not (
         cmd.who.acts_for(review.member_id) or cmd.who.has(Role.IRM)
