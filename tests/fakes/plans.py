@@ -18,7 +18,7 @@ from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
 from services.plans.store.protocols import Aggregate
 from shared.db import Row
-from shared.events.plans import CommitmentState, MemberStatus
+from shared.events.plans import CommitmentState
 from tests.fakes.uow import FakeUnitOfWork
 
 
@@ -37,10 +37,6 @@ class FakeMembers:
     async def save_status(self, member: Member, change: StatusChange) -> None:
         self.by_id[member.id] = copy.deepcopy(member)
         self.history.append(change)
-
-    async def last_status(self, member_id: UUID) -> MemberStatus | None:
-        mine = [c for c in self.history if c.member_id == member_id]
-        return mine[-1].to_status if mine else None
 
     async def save_eligibility(
         self, member_id: UUID, inputs: EligibilityInput, result: EligibilityResult, *, at: datetime, by: str

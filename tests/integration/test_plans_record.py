@@ -16,7 +16,13 @@ import pytest
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from shared.events import topics
-from shared.events.irm import ActedContraryToProcess, CommitmentAssessed, ProceduralReviewLifted, ReviewKind
+from shared.events.irm import (
+    ActedContraryToProcess,
+    CommitmentAssessed,
+    ProceduralReviewLifted,
+    ProceduralReviewStarted,
+    ReviewKind,
+)
 from shared.runtime import Runtime
 from tests.conftest import Env, running, token
 from tests.helpers import as_record, eventually, produce
@@ -370,12 +376,17 @@ async def test_member_standing_from_staff_and_from_irm_findings(
 
     await eventually(lambda: _is(status, "acted_contrary_to_process"))
     await produce(env.kafka.bootstrap, env.topic(topics.IRM), [as_record(second, service="irm")])
-    await eventually(lambda: _is(status, "under_procedural_review"))  # two consecutive cycles
+    # A second finding is not a procedural review by itself: the IRM counts consecutive cycles and
+    # says so with ProceduralReviewStarted, which plans reflects.
+    started = ProceduralReviewStarted(member_id=UUID(mid), reason="two consecutive cycles", started_at=now)
+    await produce(env.kafka.bootstrap, env.topic(topics.IRM), [as_record(started, service="irm")])
+    await eventually(lambda: _is(status, "under_procedural_review"))
     lifted = ProceduralReviewLifted(member_id=UUID(mid), lifted_at=now)
     await produce(env.kafka.bootstrap, env.topic(topics.IRM), [as_record(lifted, service="irm")])
     await eventually(lambda: _is(status, "participating"))
     history = (await api.get(f"/v1/members/{mid}/status-history")).json()
     assert [h["to_status"] for h in history] == [
+        "acted_contrary_to_process",
         "acted_contrary_to_process",
         "under_procedural_review",
         "participating",

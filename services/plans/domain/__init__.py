@@ -23,7 +23,6 @@ from services.plans.domain.members import (
     Member,
     StatusChange,
     check_member_transition,
-    status_after_contrary_finding,
 )
 from services.plans.domain.milestones import (
     MILESTONE_TRANSITIONS,
@@ -77,5 +76,4 @@ __all__ = [
     "plan_length_years",
     "progress_reportable",
     "roll_up",
-    "status_after_contrary_finding",
 ]

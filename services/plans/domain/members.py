@@ -43,16 +43,6 @@ def check_member_transition(current: MemberStatus, target: MemberStatus) -> None
         )  # a conflict with the member's standing (409), not a bad value
 
 
-def status_after_contrary_finding(current: MemberStatus, consecutive_cycles: int) -> MemberStatus:
-    """OGP: acting contrary to process in two consecutive cycles places the member under
-    procedural review automatically."""
-    if current is MemberStatus.UNDER_PROCEDURAL_REVIEW:
-        return current
-    if consecutive_cycles >= 2:
-        return MemberStatus.UNDER_PROCEDURAL_REVIEW
-    return MemberStatus.ACTED_CONTRARY_TO_PROCESS
-
-
 @dataclass(frozen=True, slots=True)
 class StatusChange:
     """One move of a member's standing, as its history keeps it."""
@@ -133,11 +123,9 @@ class Member:
         self.status, self.status_reason, self.status_changed_at = target, reason, now
         return change
 
-    def after_contrary_finding(self, previous: MemberStatus | None) -> MemberStatus | None:
-        """The standing a finding of acting contrary to process leads to, given the status the
-        member's last change led to; None when nothing is to change (already under review)."""
-        consecutive = 2 if previous is MemberStatus.ACTED_CONTRARY_TO_PROCESS else 1
-        target = status_after_contrary_finding(self.status, consecutive)
-        if target is self.status and target is MemberStatus.UNDER_PROCEDURAL_REVIEW:
+    def after_contrary_finding(self) -> MemberStatus | None:
+        """The standing a finding of acting contrary to process leads to; None when nothing is to
+        change (already under procedural review: the finding does not undo it)."""
+        if self.status is MemberStatus.UNDER_PROCEDURAL_REVIEW:
             return None
-        return target
+        return MemberStatus.ACTED_CONTRARY_TO_PROCESS

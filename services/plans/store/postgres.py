@@ -116,14 +116,6 @@ class PgMembers:
             change.source, change.changed_at, change.changed_by,
         )  # fmt: skip
 
-    async def last_status(self, member_id: UUID) -> MemberStatus | None:
-        value = await self._conn.fetchval(
-            """SELECT to_status FROM member_status_history WHERE member_id = $1
-               ORDER BY changed_at DESC, id DESC LIMIT 1""",
-            member_id,
-        )
-        return MemberStatus(value) if value is not None else None
-
     async def save_eligibility(
         self, member_id: UUID, inputs: EligibilityInput, result: EligibilityResult, *, at: datetime, by: str
     ) -> None:

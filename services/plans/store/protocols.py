@@ -15,7 +15,7 @@ from services.plans.domain.members import Member, StatusChange
 from services.plans.domain.milestones import Milestone, ProgressReport
 from services.plans.domain.plans import Contact, Plan
 from shared.db import Row
-from shared.events.plans import CommitmentState, MemberStatus, PlanState
+from shared.events.plans import CommitmentState, PlanState
 from shared.uow import EventSink
 
 
@@ -24,9 +24,6 @@ class Members(Protocol):
     async def add(self, member: Member) -> None: ...
     async def save_status(self, member: Member, change: StatusChange) -> None:
         """Store the member's new standing and the history row of the change."""
-
-    async def last_status(self, member_id: UUID) -> MemberStatus | None:
-        """The status the member's latest recorded change led to (None: never changed)."""
 
     async def save_eligibility(
         self, member_id: UUID, inputs: EligibilityInput, result: EligibilityResult, *, at: datetime, by: str

@@ -107,15 +107,17 @@ async def _note_while_out(uow: PlansUnitOfWork, member: Member, finding: IrmFind
 
 
 async def record_contrary_finding(uow: PlansUnitOfWork, finding: IrmFinding) -> StatusChange | None:
-    """Acting contrary to process; a second consecutive finding puts the member under procedural
-    review (OGP's rule). A member this deployment does not know is left alone (None), as is one
-    already under review; one inactive or withdrawn keeps its status (:func:`_note_while_out`)."""
+    """Acting contrary to process. Whether findings are in consecutive cycles (and so a
+    procedural review) is the IRM's rule, counted by cycle; plans reflects its verdict from
+    ``ProceduralReviewStarted`` and never infers it from the last status row. A member this
+    deployment does not know is left alone (None), as is one already under review; one inactive
+    or withdrawn keeps its status (:func:`_note_while_out`)."""
     member = await uow.members.get(finding.member_id, for_update=True)
     if member is None:
         return None
     if member.status in _OUT:
         return await _note_while_out(uow, member, finding)
-    target = member.after_contrary_finding(await uow.members.last_status(member.id))
+    target = member.after_contrary_finding()
     if target is None:
         return None
     return await _move(uow, member, _by_irm(finding, target))

@@ -300,15 +300,17 @@ def test_member_moves(current: MemberStatus, target: MemberStatus) -> None:
 
 
 @pytest.mark.parametrize(
-    ("current", "cycles", "expected"),
+    ("current", "expected"),
     [
-        (S.PARTICIPATING, 1, S.ACTED_CONTRARY_TO_PROCESS),
-        (S.ACTED_CONTRARY_TO_PROCESS, 2, S.UNDER_PROCEDURAL_REVIEW),
-        (S.PARTICIPATING, 2, S.UNDER_PROCEDURAL_REVIEW),
-        (S.UNDER_PROCEDURAL_REVIEW, 1, S.UNDER_PROCEDURAL_REVIEW),
+        (S.PARTICIPATING, S.ACTED_CONTRARY_TO_PROCESS),
+        (S.ACTED_CONTRARY_TO_PROCESS, S.ACTED_CONTRARY_TO_PROCESS),  # a second finding: the IRM decides
+        (S.UNDER_PROCEDURAL_REVIEW, None),  # a finding does not undo a procedural review
     ],
 )
-def test_two_consecutive_contrary_cycles_mean_procedural_review(
-    current: MemberStatus, cycles: int, expected: MemberStatus
+def test_a_contrary_finding_never_starts_a_procedural_review_by_itself(
+    current: MemberStatus, expected: MemberStatus | None
 ) -> None:
-    assert domain.status_after_contrary_finding(current, cycles) is expected
+    m = domain.Member(
+        uuid4(), "Chile", MemberKind.NATIONAL, "CL", datetime(2025, 1, 1, tzinfo=UTC), status=current
+    )
+    assert m.after_contrary_finding() is expected

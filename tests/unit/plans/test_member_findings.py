@@ -83,11 +83,6 @@ async def test_a_member_back_in_ogp_takes_findings_as_before() -> None:
     assert change is not None and change.to_status is MemberStatus.ACTED_CONTRARY_TO_PROCESS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plans still counts consecutive findings by the last status row; the IRM owns the rule by "
-    "cycle and says so with ProceduralReviewStarted (plans' own rule is outside this change)",
-)
 async def test_findings_with_a_clean_cycle_between_do_not_put_the_member_under_review_in_plans() -> None:
     uow = FakePlansUnitOfWork()
     mid = await member(uow)

@@ -103,14 +103,17 @@ async def test_member_status_refusals(uow: FakePlansUnitOfWork) -> None:
         uow, members.ChangeMemberStatus(uuid4(), MemberStatus.INACTIVE, "x", by="s")), NotFound)  # fmt: skip
 
 
-async def test_two_consecutive_contrary_findings_mean_procedural_review(uow: FakePlansUnitOfWork) -> None:
+async def test_findings_and_the_irms_procedural_review(uow: FakePlansUnitOfWork) -> None:
     member_id = await member(uow)
     at = datetime(2025, 5, 1, tzinfo=UTC)
     finding = IrmFinding(member_id, "no forum", "ogp.irm.acted_contrary_to_process.v1", at)
     first = await members.record_contrary_finding(uow, finding)
     second = await members.record_contrary_finding(uow, finding)
     assert first is not None and first.to_status is MemberStatus.ACTED_CONTRARY_TO_PROCESS
-    assert second is not None and second.to_status is MemberStatus.UNDER_PROCEDURAL_REVIEW
+    # Two findings are not a procedural review by themselves: the IRM counts cycles and says so.
+    assert second is not None and second.to_status is MemberStatus.ACTED_CONTRARY_TO_PROCESS
+    review = await members.start_procedural_review(uow, finding)
+    assert review is not None and review.to_status is MemberStatus.UNDER_PROCEDURAL_REVIEW
     uow.events.clear()
     assert await members.record_contrary_finding(uow, finding) is None  # already under review
     assert await members.start_procedural_review(uow, finding) is None
