@@ -1,5 +1,9 @@
 """Reactions that open reviews: the plans service's events start the IRM's clocks.
 
+The registry takes one reaction per event type: these are the IRM's reactions to ``PlanSubmitted``,
+``PlanEnded`` and ``PlanStateChanged``, and they call the findings' part's functions for the same
+events in the same unit of work.
+
 Every reaction is safe to replay (one review of each kind per plan: a repeat stores and publishes
 nothing), and an event about a plan the IRM has not seen is kept: what the review needs is taken
 from the event's own fields.
@@ -10,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from services.irm.domain.reviews import SubmittedPlan
+from services.irm.reactions import findings
 from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import reviews as use_cases
@@ -20,7 +25,7 @@ from shared.reactions import Reactions
 
 def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
     @on.on(PlanSubmitted)
-    async def on_plan_submitted(uow: IrmUnitOfWork, event: PlanSubmitted, _: Received) -> None:
+    async def on_plan_submitted(uow: IrmUnitOfWork, event: PlanSubmitted, received: Received) -> None:
         """Submission starts the Action Plan Review clock (and the midterm's, for a 4-year plan)."""
         plan = SubmittedPlan(
             plan_id=event.plan_id,
@@ -36,9 +41,11 @@ def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
                 plan, apr_due_months=settings.apr_due_months, midterm_due_months=settings.midterm_due_months
             ),
         )
+        # One reaction per event type: the findings learn the member's cycle in the same unit of work.
+        await findings.on_plan_submitted(uow, event, received)
 
     @on.on(PlanEnded)
-    async def on_plan_ended(uow: IrmUnitOfWork, event: PlanEnded, _: Received) -> None:
+    async def on_plan_ended(uow: IrmUnitOfWork, event: PlanEnded, received: Received) -> None:
         """The results report is due some months after the plan's end date."""
         await use_cases.schedule_results_report(
             uow,
@@ -46,13 +53,15 @@ def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
                 event.plan_id, event.member_id, event.end_date, settings.results_report_due_months
             ),
         )
+        await findings.on_plan_ended(uow, event, received)
+
+    @on.on(PlanStateChanged)
+    async def on_state_changed(uow: IrmUnitOfWork, event: PlanStateChanged, _: Received) -> None:
+        await on_plan_state_changed(uow, event, settings)
 
 
 async def on_plan_state_changed(uow: IrmUnitOfWork, event: PlanStateChanged, settings: IrmSettings) -> None:
-    """The optional co-creation brief, when a plan enters co-creation (off by default).
-
-    Not registered here: the registry takes one reaction per event type and the findings' part
-    reacts to ``PlanStateChanged`` already; its reaction calls this one."""
+    """The optional co-creation brief, when a plan enters co-creation (off by default)."""
     if not settings.co_creation_brief_enabled or event.to_state is not PlanState.CO_CREATION:
         return
     changed = event.changed_at if event.changed_at.tzinfo else event.changed_at.replace(tzinfo=UTC)
