@@ -12,6 +12,10 @@ Each reaction is typed by the event it takes (no ``isinstance`` assert in its bo
 service's unit of work (which the consumer builds from ``ServiceSpec.uow``). The registry hands the
 consumer one plain handler per event type; the consumer decodes, claims the inbox row and retries.
 A reaction that needs settings is registered inside a small factory that closes over them.
+
+Several parts of a service may react to the same event type (the IRM's review clocks and its
+findings both learn from ``PlanSubmitted``): they run in the order they were registered, in the
+one unit of work of the event, so the event is applied by all of them or by none.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class Reactions(Generic[U]):
     """One service's reactions, by event type; ``U`` is the service's unit-of-work interface."""
 
     def __init__(self) -> None:
-        self._handlers: dict[type[Event], Handler] = {}
+        self._reactions: dict[type[Event], list[Callable[[U, Event, Received], Awaitable[None]]]] = {}
 
     def on(
         self, event_type: type[E]
@@ -42,22 +46,32 @@ class Reactions(Generic[U]):
         def register(
             reaction: Callable[[U, E, Received], Awaitable[None]],
         ) -> Callable[[U, E, Received], Awaitable[None]]:
-            if event_type in self._handlers:
-                raise ValueError(f"two reactions to {event_type.__name__}")
-
-            async def handle(uow: UnitOfWork, received: Received) -> None:
-                # The consumer looked the handler up by the decoded event's exact type.
-                await reaction(cast(U, uow), cast(E, received.event), received)
-
-            handle.__name__ = getattr(reaction, "__name__", "reaction")
-            self._handlers[event_type] = handle
+            # The consumer looks reactions up by the decoded event's exact type, so every one
+            # registered here receives an ``E``.
+            generic = cast(Callable[[U, Event, Received], Awaitable[None]], reaction)
+            self._reactions.setdefault(event_type, []).append(generic)
             return reaction
 
         return register
 
     @property
     def handlers(self) -> Mapping[type[Event], Handler]:
-        return dict(self._handlers)
+        return {event_type: self._handler(reactions) for event_type, reactions in self._reactions.items()}
+
+    def _handler(self, reactions: list[Callable[[U, Event, Received], Awaitable[None]]]) -> Handler:
+        if len(reactions) == 1:
+            [only] = reactions
+
+            async def handle_one(uow: UnitOfWork, received: Received) -> None:
+                await only(cast(U, uow), received.event, received)
+
+            return handle_one
+
+        async def handle_all(uow: UnitOfWork, received: Received) -> None:
+            for reaction in reactions:
+                await reaction(cast(U, uow), received.event, received)
+
+        return handle_all
 
     def __contains__(self, event_type: object) -> bool:
-        return event_type in self._handlers
+        return event_type in self._reactions
