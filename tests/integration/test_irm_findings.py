@@ -9,36 +9,24 @@ plans and let it participate again.
   member participates again;
 * a clean cycle between two findings: no procedural review;
 * IRM staff record a finding through the API (role, repeat, unknown plan).
-
-The registry takes one reaction per event type and ``PlanSubmitted`` is the reviews part's: the
-IRM here runs with that reaction also calling the findings' (:func:`irm_spec`), the wiring the
-service itself still needs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import httpx
 
-from services.irm.reactions import findings as findings_reactions
 from services.irm.service import SPEC as IRM
 from services.irm.settings import IrmSettings
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from shared.events import topics
-from shared.events.base import Event
-from shared.events.envelope import Received
-from shared.events.plans import NextPlanOverdue, PlanSubmitted
-from shared.reactions import Handler, Reactions
-from shared.runtime import Runtime, ServiceSpec
-from shared.uow import UnitOfWork
+from shared.events.plans import NextPlanOverdue
 from tests.conftest import Env, client, running, token
 from tests.helpers import as_record, eventually, produce
 
@@ -47,27 +35,6 @@ IRM_STAFF = token("irm", sub="irm-1")
 ACTED = "ogp.irm.acted_contrary_to_process.v1"
 STARTED = "ogp.irm.procedural_review_started.v1"
 LIFTED = "ogp.irm.procedural_review_lifted.v1"
-
-
-def irm_spec() -> ServiceSpec:
-    """The IRM service with its ``PlanSubmitted`` reaction also calling the findings' one."""
-    made_by = IRM.reactions
-    assert made_by is not None
-
-    def factory(rt: Runtime) -> Mapping[type[Event], Handler]:
-        made = made_by(rt)
-        handlers = dict(made.handlers if isinstance(made, Reactions) else made)
-        reviews = handlers[PlanSubmitted]
-
-        async def both(uow: UnitOfWork, received: Received) -> None:
-            await reviews(uow, received)
-            event = cast(PlanSubmitted, received.event)
-            await findings_reactions.on_plan_submitted(cast(Any, uow), event, received)
-
-        handlers[PlanSubmitted] = both
-        return handlers
-
-    return dataclasses.replace(IRM, reactions=factory)
 
 
 async def member(plans: httpx.AsyncClient, name: str) -> str:
@@ -121,7 +88,7 @@ async def test_findings_in_two_consecutive_cycles_put_the_member_under_procedura
     plans_settings = env.settings(PlansSettings, "plans", timers_enabled=False)
     async with (
         running(PLANS, plans_settings) as plans_rt,
-        running(irm_spec(), env.settings(IrmSettings, "irm")) as irm_rt,
+        running(IRM, env.settings(IrmSettings, "irm")) as irm_rt,
         client(plans_rt) as plans,
         client(irm_rt) as irm,
     ):
@@ -178,6 +145,10 @@ async def test_findings_in_two_consecutive_cycles_put_the_member_under_procedura
         await eventually(two_findings)
         assert await reviews(clean) == []
         assert await outbox(irm_rt.pool, STARTED, clean) == []
+        # plans reflects the findings, not a procedural review it would infer on its own
+        await eventually(lambda: is_(clean, "acted_contrary_to_process"))
+        history = (await plans.get(f"/v1/members/{clean}/status-history")).json()
+        assert "under_procedural_review" not in [h["to_status"] for h in history]
 
         # Staff cannot lift a review a new plan remedies; the member submits one and it lifts.
         refused = await irm.post(f"/v1/procedural-reviews/{review['id']}/lift", headers=IRM_STAFF,

@@ -1,8 +1,7 @@
 """Reactions that open reviews: the plans service's events start the IRM's clocks.
 
-The registry takes one reaction per event type: these are the IRM's reactions to ``PlanSubmitted``,
-``PlanEnded`` and ``PlanStateChanged``, and they call the findings' part's functions for the same
-events in the same unit of work.
+The findings part reacts to the same plan events (a member's cycles); the registry runs both in
+the event's one unit of work.
 
 Every reaction is safe to replay (one review of each kind per plan: a repeat stores and publishes
 nothing), and an event about a plan the IRM has not seen is kept: what the review needs is taken
@@ -14,7 +13,6 @@ from __future__ import annotations
 from datetime import UTC
 
 from services.irm.domain.reviews import SubmittedPlan
-from services.irm.reactions import findings
 from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import reviews as use_cases
@@ -41,8 +39,6 @@ def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
                 plan, apr_due_months=settings.apr_due_months, midterm_due_months=settings.midterm_due_months
             ),
         )
-        # One reaction per event type: the findings learn the member's cycle in the same unit of work.
-        await findings.on_plan_submitted(uow, event, received)
 
     @on.on(PlanEnded)
     async def on_plan_ended(uow: IrmUnitOfWork, event: PlanEnded, received: Received) -> None:
@@ -53,7 +49,6 @@ def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
                 event.plan_id, event.member_id, event.end_date, settings.results_report_due_months
             ),
         )
-        await findings.on_plan_ended(uow, event, received)
 
     @on.on(PlanStateChanged)
     async def on_state_changed(uow: IrmUnitOfWork, event: PlanStateChanged, _: Received) -> None:
