@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.irm.reactions import assessments, findings, reviews
+from services.irm.reactions import assessments, compliance, findings, reviews
 from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
 from shared.reactions import Reactions
@@ -13,4 +13,5 @@ def reactions(settings: IrmSettings) -> Reactions[IrmUnitOfWork]:
     reviews.register(on, settings)
     assessments.register(on, settings)
     findings.register(on, settings)
+    compliance.register(on, settings)
     return on

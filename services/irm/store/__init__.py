@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.irm.store.assessments import Assessments, PgAssessments
+from services.irm.store.compliance import ComplianceStore, PgComplianceStore
 from services.irm.store.findings import Findings, PgFindings
 from services.irm.store.reviews import PgReviews, Reviews
 from shared.uow import EventSink, UnitOfWork
@@ -24,6 +25,8 @@ class IrmUnitOfWork(EventSink, Protocol):
     def assessments(self) -> Assessments: ...
     @property
     def findings(self) -> Findings: ...
+    @property
+    def compliance(self) -> ComplianceStore: ...
 
 
 @dataclass
@@ -31,11 +34,13 @@ class PgIrmUnitOfWork(UnitOfWork):
     reviews: PgReviews = field(init=False)
     assessments: PgAssessments = field(init=False)
     findings: PgFindings = field(init=False)
+    compliance: PgComplianceStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.reviews = PgReviews(self)
         self.assessments = PgAssessments(self)
         self.findings = PgFindings(self)
+        self.compliance = PgComplianceStore(self)
 
 
 __all__ = ["IrmUnitOfWork", "PgIrmUnitOfWork"]

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 from services.irm.domain.reviews import Comment, Researcher, Review, SubmittedPlan
 from services.irm.store import IrmUnitOfWork
+from services.irm.use_cases import compliance
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.base import Event
@@ -315,6 +316,8 @@ async def publish_review(uow: IrmUnitOfWork, cmd: PublishReview) -> Review:
     )  # fmt: skip
     await uow.reviews.save(review)
     _publish(uow, events)
+    # The publication fixes the compliance and makes its findings, in this unit of work.
+    await compliance.fix_on_publish(uow, review, today=cmd.today, by=cmd.who.subject)
     return review
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.fakes.irm.assessments import FakeAssessments
+from tests.fakes.irm.compliance import FakeComplianceStore
 from tests.fakes.irm.findings import FakeFindings
 from tests.fakes.irm.reviews import FakeReviews
 from tests.fakes.uow import FakeUnitOfWork
@@ -14,3 +15,4 @@ class FakeIrmUnitOfWork(FakeUnitOfWork):
         self.reviews = FakeReviews()
         self.assessments = FakeAssessments()
         self.findings = FakeFindings()
+        self.compliance = FakeComplianceStore(self.assessments)
