@@ -328,8 +328,11 @@ class Compliance:
 
     @property
     def assessed(self) -> bool:
-        """Something to publish: evidence on record or a researcher's decision."""
-        return any(j.decision is not None or j.prefilled.evidence for j in self.requirements)
+        """Something to publish: a status the data show, evidence on record or a decision."""
+        return any(
+            j.decision is not None or j.prefilled.status is not NO_EVIDENCE or j.prefilled.evidence
+            for j in self.requirements
+        )
 
     def get(self, requirement: Requirement) -> Judged:
         return next(j for j in self.requirements if j.requirement is requirement)
@@ -672,7 +675,8 @@ class PlanEvidence:
             return MET, summary, evidence
         if not self.of(*FORUM_KINDS):
             return NO_EVIDENCE, "the member's forum is not on record (it may meet elsewhere)", evidence
-        return NOT_MET, summary, evidence
+        forum = self.forum
+        return NOT_MET, summary, evidence + ([_ev(forum, "forum established")] if forum else [])
 
 
 __all__ = [
