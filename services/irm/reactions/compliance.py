@@ -3,9 +3,7 @@ round, response-table, participation and co-creation events and from plans' repo
 
 Each fact is kept with the id of the event it came from and its date; the same event, or the same
 thing told again (a meeting, a round's scheduling, a document...), changes nothing. Facts about
-plans the IRM has not seen are kept: the review that comes later finds them. Plans' documents and
-the reviews' and findings' plan events are separate reactions to separate types, so nothing here
-runs in another part's reaction.
+plans the IRM has not seen are kept: the review that comes later finds them.
 """
 
 from __future__ import annotations
