@@ -15,9 +15,9 @@ from tests.conftest import Env, running
 from tests.helpers import as_record, eventually, fetchval, header, produce, read_topic
 
 
-def submitted(plan_id: UUID | None = None) -> PlanSubmitted:
+def submitted(plan_id: UUID | None = None, title: str = "Beneficial ownership") -> PlanSubmitted:
     return PlanSubmitted(
-        plan_id=plan_id or uuid4(), member_id=uuid4(), title="Beneficial ownership",
+        plan_id=plan_id or uuid4(), member_id=uuid4(), title=title,
         start_date=date(2025, 9, 1), end_date=date(2027, 8, 31), commitment_count=4,
         point_of_contact_id=uuid4(), submitted_at=datetime(2025, 10, 31, 12, tzinfo=UTC),
     )  # fmt: skip
@@ -54,7 +54,8 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(e
     schema_invalid = json.loads(good_value)
     schema_invalid["commitment_count"] = "lots"
     first = submitted()
-    duplicate_plan = submitted(first.plan_id)  # a second APR for one plan: the handler always fails
+    # Valid by its contract, but Postgres cannot store a NUL character: the handler always fails.
+    duplicate_plan = submitted(title="Beneficial\x00ownership")
     last = submitted()
     poison = [
         (key, b"{this is not json", hdrs()),
@@ -82,7 +83,7 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_partition_moves_on(e
     assert dlq[0].value == b"{this is not json"  # the original bytes, untouched
     assert "commitment_count" in (header(dlq[2], "dlq_detail") or "")
     assert header(dlq[4], "dlq_attempts") == "3"
-    assert "UniqueViolation" in (header(dlq[4], "dlq_detail") or "")
+    assert "CharacterNotInRepertoireError" in (header(dlq[4], "dlq_detail") or "")
     assert header(dlq[4], "ce_id") == dict(dr[2])["ce_id"].decode()
 
 
@@ -105,16 +106,20 @@ async def test_dead_letters_can_be_listed_and_replayed_once_fixed(env: Env) -> N
     from shared import dlq
 
     settings = env.settings(IrmSettings, "irm", consumer_max_attempts=2)
-    first = submitted()
-    again = submitted(first.plan_id)  # fails: one APR per plan
+    first = submitted(title="blocked")
     async with running(IRM, settings):
-        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(first), as_record(again)])
+        # A cause an operator can fix: a constraint the event breaks (a bad deployment, say).
+        await fetchval(
+            settings.database_url,
+            "ALTER TABLE plans_seen ADD CONSTRAINT test_blocked CHECK (title IS DISTINCT FROM 'blocked')",
+        )
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(first)])
         letters = await eventually(lambda: dlq.list_letters(env.kafka.bootstrap, "irm", env.prefix))
         assert [d.reason for d in letters] == ["handler_failed"]
         assert letters[0].event_type == "ogp.plans.plan_submitted.v1"
 
-        # The operator fixes the cause (here: removes the first review), then replays.
-        await fetchval(settings.database_url, "DELETE FROM reviews WHERE plan_id = $1", first.plan_id)
+        # The operator fixes the cause (here: drops the constraint), then replays.
+        await fetchval(settings.database_url, "ALTER TABLE plans_seen DROP CONSTRAINT test_blocked")
         assert len(await dlq.replay(env.kafka.bootstrap, "irm", env.prefix)) == 1
         await eventually(lambda: reviews_of(settings.database_url, first.plan_id))
         assert await dlq.replay(env.kafka.bootstrap, "irm", env.prefix) == []  # replayed once only
