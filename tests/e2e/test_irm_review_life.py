@@ -28,7 +28,18 @@ import pytest
 from devstack.services import ServiceProcess
 from services.irm.domain.reviews import action_plan_review_due
 from shared.events import topics
-from shared.events.irm import ReviewDueSoon, ReviewOverdue, ReviewPublished
+from shared.events.irm import (
+    CommitmentAssessed,
+    ResearcherAssigned,
+    ReviewCommentReceived,
+    ReviewDraftPublished,
+    ReviewDueSoon,
+    ReviewOverdue,
+    ReviewPublished,
+    ReviewScheduled,
+    ReviewStateChanged,
+    ReviewWithdrawn,
+)
 from tests.conftest import Env, token
 from tests.helpers import assert_problem, eventually, fetchval, header, read_topic
 
@@ -248,6 +259,17 @@ async def test_a_review_from_submission_to_the_plans_repository_and_its_clock_ac
         assert len(await _outbox(irm_db, ReviewOverdue.event_type)) == 1
         assert await _outbox(irm_db, ReviewDueSoon.event_type) == []
 
+        # IRM staff withdraw the overdue review, with a reason.
+        r = await irm.post(f"/v1/reviews/{overdue['review_id']}/withdraw", headers=IRM_STAFF,
+                           json={"reason": "the plan was replaced before its review"})  # fmt: skip
+        assert r.status_code == 200 and r.json()["state"] == "withdrawn", r.text
+
+        async def withdrawn_published() -> bool:
+            return bool(await fetchval(irm_db, "SELECT count(*) FROM outbox WHERE event_type = $1 AND "
+                                       "published_at IS NOT NULL", ReviewWithdrawn.event_type))  # fmt: skip
+
+        await eventually(withdrawn_published)
+
     # Everything was published before the kills: the topic holds each event once.
     types = [
         header(x, "ce_type") for x in await read_topic(env.kafka.bootstrap, env.topic(topics.IRM), timeout=3)
@@ -255,3 +277,11 @@ async def test_a_review_from_submission_to_the_plans_repository_and_its_clock_ac
     assert types.count(ReviewOverdue.event_type) == 1, types
     assert types.count(ReviewPublished.event_type) == 1, types
     assert ReviewDueSoon.event_type not in types
+    # Every event of a review's life, published by the IRM service in this run (compliance,
+    # findings and procedural reviews need consultation's events: tests/integration/test_irm_*.py).
+    walked = (
+        ReviewScheduled, ResearcherAssigned, ReviewStateChanged, ReviewDraftPublished, ReviewCommentReceived,
+        CommitmentAssessed, ReviewPublished, ReviewOverdue,
+        ReviewWithdrawn,
+    )  # fmt: skip
+    assert {e.event_type for e in walked} <= set(types), sorted(set(types))
