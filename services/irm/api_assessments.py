@@ -26,22 +26,35 @@ RT = Annotated[Runtime, Depends(runtime_of)]
 Coder = Annotated[Principal, Depends(require(Role.IRM, Role.RESEARCHER))]
 IrmStaff = Annotated[Principal, Depends(require(Role.IRM, Role.STAFF))]
 Limit = Annotated[int, Query(ge=1, le=5000)]
+#: An assessment's year is its review's: the year the review was opened (``opened_on``), the
+#: rule of ``GET /v1/reviews?year=``.
+Year = Annotated[
+    int | None,
+    Query(ge=2011, le=2100, description="the year the assessment's review was opened (`opened_on`)"),
+]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {}}}
+
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid bearer token"},
-    403: {"description": "not IRM staff, nor the researcher assigned to the review"},
-    404: {"description": "no such review, or the commitment is not one of the reviewed plan's"},
-    409: {
-        "description": "a rule refused the codes: assessment.not_verifiable (a not-verifiable "
-        "commitment is not assessed further), assessment.review_closed, "
-        "assessment.product_codes_no_commitment"
-    },
-    422: {
-        "description": "an unknown scale value (names the field), a field the scale version or the "
-        "product does not code (assessment.field_not_in_scale / field_not_in_product), or a changed "
-        "pre-filled completion without a reason (assessment.completion_change_needs_reason)"
-    },
+    401: _problem("no valid bearer token"),
+    403: _problem("not IRM staff, nor the researcher assigned to the review"),
+    404: _problem("no such review, or the commitment is not one of the reviewed plan's"),
+    409: _problem(
+        "a rule refused the codes: `assessment.not_verifiable` (a not-verifiable commitment is not "
+        "assessed further), `assessment.review_closed` (published or withdrawn: its codes are final), "
+        "`assessment.product_codes_no_commitment` (the review's product codes no commitment)"
+    ),
+    422: _problem(
+        "an unknown scale value (names the field), nothing to code, a field the scale version or the "
+        "product does not code (`assessment.field_not_in_scale` / `field_not_in_product`), another "
+        "scale version than the assessment's (`assessment.scale_version_fixed`), or a changed "
+        "pre-filled completion without a reason (`assessment.completion_change_needs_reason`)"
+    ),
 }
+_STAFF_ONLY: dict[int | str, dict[str, Any]] = {401: _ERRORS[401], 403: _problem("not IRM or OGP staff")}
 
 
 class AssessmentIn(BaseModel):
@@ -139,10 +152,12 @@ async def public_assessments(
     plan_id: UUID | None = None,
     member_id: UUID | None = None,
     review_id: UUID | None = None,
+    year: Year = None,
     limit: Limit = 1000,
 ) -> list[AssessmentOut]:
+    """By plan, member, review and year (the year the review was opened, ``opened_on``)."""
     rows = await queries.assessments(
-        rt.pool, plan_id=plan_id, member_id=member_id, review_id=review_id, limit=limit
+        rt.pool, plan_id=plan_id, member_id=member_id, review_id=review_id, year=year, limit=limit
     )
     return [AssessmentOut(**r) for r in rows]
 
@@ -150,7 +165,7 @@ async def public_assessments(
 @router.get(
     "/staff/assessments",
     response_model=list[AssessmentOut],
-    responses={401: _ERRORS[401], 403: {"description": "not IRM or OGP staff"}},
+    responses=_STAFF_ONLY,
     summary="Every assessment, of reviews in any state (IRM and OGP staff)",
 )
 async def staff_assessments(
@@ -159,11 +174,14 @@ async def staff_assessments(
     plan_id: UUID | None = None,
     member_id: UUID | None = None,
     review_id: UUID | None = None,
+    year: Year = None,
     limit: Limit = 1000,
 ) -> list[AssessmentOut]:
+    """By plan, member, review and year (the year the review was opened, ``opened_on``)."""
     rows = await queries.assessments(
-        rt.pool, plan_id=plan_id, member_id=member_id, review_id=review_id, published_only=False, limit=limit
-    )
+        rt.pool, plan_id=plan_id, member_id=member_id, review_id=review_id, year=year,
+        published_only=False, limit=limit,
+    )  # fmt: skip
     return [AssessmentOut(**r) for r in rows]
 
 
@@ -197,16 +215,18 @@ async def export_assessments(
     rt: RT,
     plan_id: UUID | None = None,
     member_id: UUID | None = None,
+    year: Year = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
 ) -> Response:
-    rows = await queries.assessments(rt.pool, plan_id=plan_id, member_id=member_id, limit=limit)
+    """By plan, member and year (the year the review was opened, ``opened_on``)."""
+    rows = await queries.assessments(rt.pool, plan_id=plan_id, member_id=member_id, year=year, limit=limit)
     return _export(rows, fmt)
 
 
 @router.get(
     "/staff/export/assessments.{fmt}",
     summary="Every assessment with OGP's spreadsheet column names (IRM and OGP staff)",
-    responses={401: _ERRORS[401], 403: {"description": "not IRM or OGP staff"}},
+    responses=_STAFF_ONLY,
 )
 async def staff_export_assessments(
     fmt: Literal["csv", "json"],
@@ -214,9 +234,11 @@ async def staff_export_assessments(
     _: IrmStaff,
     plan_id: UUID | None = None,
     member_id: UUID | None = None,
+    year: Year = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 100_000,
 ) -> Response:
+    """By plan, member and year (the year the review was opened, ``opened_on``)."""
     rows = await queries.assessments(
-        rt.pool, plan_id=plan_id, member_id=member_id, published_only=False, limit=limit
+        rt.pool, plan_id=plan_id, member_id=member_id, year=year, published_only=False, limit=limit
     )
     return _export(rows, fmt)

@@ -4,7 +4,7 @@ procedural reviews whose cause the IRM judges remedied."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -20,12 +20,34 @@ router = APIRouter(prefix="/v1", tags=["findings"])
 RT = Annotated[Runtime, Depends(runtime_of)]
 IrmStaff = Annotated[Principal, Depends(require(Role.IRM))]
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "no valid bearer token"},
-    403: {"description": "the token lacks the irm role (IRM staff)"},
-    404: {"description": "the plan (or procedural review) is unknown to the IRM"},
-    409: {"description": "a rule refuses it; the problem's `rule` names it"},
-    422: {"description": "a value is refused; the problem names the field"},
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {}}}
+
+
+_ERRORS: Responses = {
+    401: _problem("no valid bearer token"),
+    403: _problem("the token lacks the irm role (IRM staff)"),
+}
+#: Recording a finding: no rule of state refuses it (a repeat answers 200), so no 409.
+_RECORD_ERRORS: Responses = {
+    **_ERRORS,
+    404: _problem("the plan is unknown to the IRM"),
+    422: _problem(
+        "a value is refused (names the field): a reason other than co_creation_minimum_not_met or "
+        "no_progress (`no_new_plan` is found by plans' timer), a malformed plan_id or found_at"
+    ),
+}
+_LIFT_ERRORS: Responses = {
+    **_ERRORS,
+    404: _problem("no such procedural review"),
+    409: _problem(
+        "`procedural_review.not_open`: lifted already; `procedural_review.remedy_is_a_new_plan`: "
+        "the review lifts itself when the member submits its new plan"
+    ),
+    422: _problem("`reason` is missing, too short or blank"),
 }
 
 
@@ -74,7 +96,7 @@ async def list_findings(
     return [FindingOut(**r) for r in await queries.findings(rt.pool, member_id, plan_id, year, limit)]
 
 
-@router.get("/findings/{finding_id}", response_model=FindingOut, responses={404: _ERRORS[404]})
+@router.get("/findings/{finding_id}", response_model=FindingOut, responses={404: _problem("no such finding")})
 async def get_finding(rt: RT, finding_id: UUID) -> FindingOut:
     row = await queries.finding(rt.pool, finding_id)
     if row is None:
@@ -86,7 +108,7 @@ async def get_finding(rt: RT, finding_id: UUID) -> FindingOut:
     "/findings",
     status_code=201,
     response_model=FindingOut,
-    responses={200: {"description": "already recorded for this member, cycle and reason"}, **_ERRORS},
+    responses={200: {"description": "already recorded for this member, cycle and reason"}, **_RECORD_ERRORS},
 )
 async def record_finding(rt: RT, body: FindingIn, who: IrmStaff, response: Response) -> FindingOut:
     """IRM staff: the member acted contrary to process in the plan's cycle (co-creation minimum
@@ -122,7 +144,9 @@ async def list_procedural_reviews(
 
 
 @router.get(
-    "/procedural-reviews/{review_id}", response_model=ProceduralReviewOut, responses={404: _ERRORS[404]}
+    "/procedural-reviews/{review_id}",
+    response_model=ProceduralReviewOut,
+    responses={404: _problem("no such procedural review")},
 )
 async def get_procedural_review(rt: RT, review_id: UUID) -> ProceduralReviewOut:
     row = await queries.procedural_review(rt.pool, review_id)
@@ -131,7 +155,9 @@ async def get_procedural_review(rt: RT, review_id: UUID) -> ProceduralReviewOut:
     return ProceduralReviewOut(**row)
 
 
-@router.post("/procedural-reviews/{review_id}/lift", response_model=ProceduralReviewOut, responses=_ERRORS)
+@router.post(
+    "/procedural-reviews/{review_id}/lift", response_model=ProceduralReviewOut, responses=_LIFT_ERRORS
+)
 async def lift_procedural_review(rt: RT, review_id: UUID, body: LiftIn, who: IrmStaff) -> ProceduralReviewOut:
     """IRM staff: the cause of the second finding (co-creation minimum, no progress) is
     remedied. A review whose second finding is ``no_new_plan`` lifts itself when the member

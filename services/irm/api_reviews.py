@@ -121,16 +121,28 @@ class ResearcherOut(BaseModel):
     registered_at: datetime
 
 
+#: The year a review belongs to: the year of its ``opened_on`` (the day it started: the plan's
+#: submission for an action plan review, the plan's end for a results report), as a finding's
+#: year is the year it was found and a procedural review's the year it started.
+Year = Annotated[
+    int | None,
+    Query(ge=2011, le=2100, description="the year the review was opened (`opened_on`), not its due date"),
+]
+
+
 @router.get("/reviews", response_model=list[ReviewOut])
 async def list_reviews(
     rt: RT,
     plan_id: UUID | None = None,
     member_id: UUID | None = None,
     state: ReviewState | None = None,
+    year: Year = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ReviewOut]:
-    """Reviews by plan, member and state, soonest due first (public)."""
-    rows = await queries.reviews(rt.pool, plan_id, member_id, limit, state.value if state else None)
+    """Reviews by plan, member, state and year opened (the year of ``opened_on``, the day the
+    review started; not the due date, which may fall in the next year), soonest due first
+    (public)."""
+    rows = await queries.reviews(rt.pool, plan_id, member_id, limit, state.value if state else None, year)
     return [ReviewOut(**r) for r in rows]
 
 

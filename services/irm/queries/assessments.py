@@ -28,18 +28,22 @@ async def assessments(
     plan_id: UUID | None = None,
     member_id: UUID | None = None,
     review_id: UUID | None = None,
+    year: int | None = None,
     published_only: bool = True,
     limit: int = 1000,
 ) -> list[Row]:
+    """By plan, member, review and year: the year its review was opened (``reviews.opened_on``,
+    the rule of ``GET /v1/reviews``)."""
     rows = await pool.fetch(
         f"""SELECT {_COLUMNS}
             FROM assessments a JOIN reviews r ON r.id = a.review_id
             LEFT JOIN irm_commitments c ON c.commitment_id = a.commitment_id
             WHERE ($1::uuid IS NULL OR a.plan_id = $1) AND ($2::uuid IS NULL OR a.member_id = $2)
               AND ($3::uuid IS NULL OR a.review_id = $3) AND (NOT $4 OR r.state = 'published')
+              AND ($5::int IS NULL OR extract(year FROM r.opened_on) = $5)
             ORDER BY a.plan_id, c.number NULLS LAST, a.commitment_id, a.product
-            LIMIT $5""",  # noqa: S608  (constant column list, values bound)
-        plan_id, member_id, review_id, published_only, limit,
+            LIMIT $6""",  # noqa: S608  (constant column list, values bound)
+        plan_id, member_id, review_id, published_only, year, limit,
     )  # fmt: skip
     return [dict(r) for r in rows]
 

@@ -24,17 +24,18 @@ async def reviews(
     member_id: UUID | None,
     limit: int,
     state: str | None = None,
+    year: int | None = None,
 ) -> list[Row]:
+    """By plan, member, state and year opened (``opened_on``: the day the review started, as a
+    finding's year is the year found), soonest due first."""
     rows = await pool.fetch(
         f"""SELECT {_COLUMNS} FROM reviews r
             WHERE ($1::uuid IS NULL OR r.plan_id = $1) AND ($2::uuid IS NULL OR r.member_id = $2)
               AND ($3::text IS NULL OR r.state = $3)
-            ORDER BY r.due_date, r.id LIMIT $4""",  # noqa: S608  (constant column list, values bound)
-        plan_id,
-        member_id,
-        state,
-        limit,
-    )
+              AND ($4::int IS NULL OR extract(year FROM r.opened_on) = $4)
+            ORDER BY r.due_date, r.id LIMIT $5""",  # noqa: S608  (constant column list, values bound)
+        plan_id, member_id, state, year, limit,
+    )  # fmt: skip
     return [dict(r) for r in rows]
 
 
