@@ -218,7 +218,10 @@ async def test_co_creation_compliance_from_consultation_events_to_a_finding(env:
 
         records = await read_topic(
             env.kafka.bootstrap, env.topic(topics.IRM),
-            until=lambda rs: any(header(x, "ce_type") == ActedContraryToProcess.event_type for x in rs), timeout=20,
+            # Keyed by plan and by member: two partitions, read until both have arrived.
+            until=lambda rs: {ComplianceAssessed.event_type, ActedContraryToProcess.event_type}
+            <= {header(x, "ce_type") for x in rs},
+            timeout=20,
         )  # fmt: skip
         bodies = {header(x, "ce_type"): json.loads(x.value) for x in records}
         assessed = bodies[ComplianceAssessed.event_type]
