@@ -27,6 +27,11 @@ class Findings(Protocol):
         """The member's plans, findings and procedural reviews, locked for the rest of the unit
         of work (an empty record for a member never seen)."""
 
+    async def lock_member_under_review(self, member_id: UUID) -> bool:
+        """Lock the member's findings for the rest of the unit of work (as :meth:`record_of`
+        does) and say whether a procedural review of the member is open: cheap, where loading
+        the whole record grows with the member's history."""
+
     async def member_of_review(self, review_id: UUID) -> UUID | None: ...
 
     async def add_finding(self, finding: Finding, *, recorded_by: str) -> None: ...
@@ -59,13 +64,25 @@ class PgFindings:
         row = await self._conn.fetchrow(f"SELECT {_PLAN} FROM finding_plans WHERE plan_id = $1", plan_id)  # noqa: S608
         return KnownPlan(**dict(row)) if row else None
 
-    async def record_of(self, member_id: UUID) -> MemberRecord:
+    async def _lock_member(self, member_id: UUID) -> None:
         # The member's lock row: every change to one member's findings is serialised.
         await self._conn.execute(
             """INSERT INTO finding_members (member_id) VALUES ($1)
                ON CONFLICT (member_id) DO UPDATE SET member_id = EXCLUDED.member_id""",
             member_id,
         )
+
+    async def lock_member_under_review(self, member_id: UUID) -> bool:
+        await self._lock_member(member_id)
+        return bool(
+            await self._conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM procedural_reviews WHERE member_id = $1 AND lifted_at IS NULL)",
+                member_id,
+            )
+        )
+
+    async def record_of(self, member_id: UUID) -> MemberRecord:
+        await self._lock_member(member_id)
         plans = await self._conn.fetch(f"SELECT {_PLAN} FROM finding_plans WHERE member_id = $1", member_id)  # noqa: S608
         findings = await self._conn.fetch(
             f"SELECT {_FINDING} FROM process_findings WHERE member_id = $1 ORDER BY found_at, id",  # noqa: S608

@@ -54,7 +54,9 @@ async def learn_plan(uow: IrmUnitOfWork, plan: KnownPlan, *, now: datetime | Non
     """What an event says of a plan (created, submitted, ended). A submission may remedy the
     member's procedural review (a new plan after a ``no_new_plan`` finding)."""
     known = await uow.findings.learn_plan(plan)
-    if plan.submitted_at is not None:
+    # Only an open procedural review can be remedied by a submission; the member's lock first, so
+    # a review started meanwhile sees this plan (its start lifts it at once) or is seen here.
+    if plan.submitted_at is not None and await uow.findings.lock_member_under_review(known.member_id):
         record = await uow.findings.record_of(known.member_id)
         mine = next((p for p in record.plans if p.plan_id == known.plan_id), known)
         await _apply(uow, record, record.plan_submitted(mine, now=now or datetime.now(UTC)))

@@ -39,6 +39,9 @@ class FakeFindings:
             [copy.copy(r) for r in self.reviews.values() if r.member_id == member_id],
         )
 
+    async def lock_member_under_review(self, member_id: UUID) -> bool:
+        return any(r.member_id == member_id and r.lifted_at is None for r in self.reviews.values())
+
     async def member_of_review(self, review_id: UUID) -> UUID | None:
         review = self.reviews.get(review_id)
         return review.member_id if review else None
