@@ -57,26 +57,11 @@ class Problem(Exception):
         self.extra = extra or {}
 
 
-class NotFound(Problem):
-    def __init__(self, what: str) -> None:
-        super().__init__(404, "Not Found", f"{what} does not exist")
-
-
 class Conflict(Problem):
     """A rule of the domain forbids this now (e.g. a transition of a state machine)."""
 
     def __init__(self, detail: str, *, rule: str | None = None) -> None:
         super().__init__(409, "Conflict", detail, extra={"rule": rule} if rule else None)
-
-
-class Unprocessable(Problem):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(
-            422,
-            "Unprocessable Content",
-            f"{field}: {message}",
-            errors=[{"field": field, "message": message}],
-        )
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:

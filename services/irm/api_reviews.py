@@ -15,8 +15,9 @@ from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import reviews as use_cases
 from shared.auth import Authenticated, Authenticator, Principal, Role, require
+from shared.errors import NotFound
 from shared.events.irm import ReviewKind, ReviewState
-from shared.http import NotFound, Problem
+from shared.http import Problem
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["reviews"])

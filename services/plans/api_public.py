@@ -22,8 +22,8 @@ from pydantic import BaseModel
 from services.plans import queries
 from services.plans.queries import OgpValue
 from services.plans.schemas import MemberOut, PlanOut
+from shared.errors import NotFound
 from shared.events.plans import CommitmentState, MemberKind, MemberStatus, PlanState, Strand
-from shared.http import NotFound
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["public"])

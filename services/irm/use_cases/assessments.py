@@ -13,11 +13,11 @@ from services.irm.domain.assessments import (
     check_review_open,
     completion_from_self_assessment,
 )
-from services.irm.domain.reviews import Review
 from services.irm.store import IrmUnitOfWork
 from services.irm.store.assessments import CommitmentFacts
-from shared.auth import Principal, Role
-from shared.errors import Forbidden, NotFound, RuleViolation
+from services.irm.use_cases._common import check_irm_or_assigned, review_of
+from shared.auth import Principal
+from shared.errors import NotFound, RuleViolation
 from shared.events.irm import CommitmentAssessed
 from shared.events.plans import SelfAssessedCompletion
 from shared.scales import CURRENT, ScaleVersion
@@ -75,22 +75,11 @@ class AssessCommitment:
     report_year: int | None = None
 
 
-async def _check_may_code(uow: IrmUnitOfWork, review: Review, who: Principal) -> None:
-    """IRM staff code any review; a researcher only the review assigned to them."""
-    if who.has(Role.IRM):
-        return
-    if who.has(Role.RESEARCHER) and review.researcher_id is not None:
-        researcher = await uow.reviews.researcher(review.researcher_id)
-        if researcher is not None and researcher.subject == who.subject:
-            return
-    raise Forbidden("only the review's assigned researcher or IRM staff code its commitments")
-
-
 async def assess_commitment(uow: IrmUnitOfWork, cmd: AssessCommitment) -> CommitmentAssessed:
-    review = await uow.reviews.get(cmd.review_id, for_update=True)
-    if review is None:
-        raise NotFound(f"review {cmd.review_id}")
-    await _check_may_code(uow, review, cmd.who)
+    review = await review_of(uow, cmd.review_id)
+    await check_irm_or_assigned(
+        uow, review, cmd.who, "only the review's assigned researcher or IRM staff code its commitments"
+    )
     check_review_open(review.kind, review.state)
     commitment = await uow.assessments.commitment(cmd.commitment_id)
     if commitment is None or commitment.plan_id != review.plan_id:

@@ -21,6 +21,7 @@ from services.irm.domain.findings import FindingReason, FindingSource, KnownPlan
 from services.irm.domain.reviews import Review
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import findings
+from services.irm.use_cases._common import check_irm_or_assigned, is_assigned_researcher, review_of
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
 from shared.events.irm import ComplianceStatus, ReviewKind, ReviewState
@@ -34,27 +35,6 @@ async def learn_fact(uow: IrmUnitOfWork, fact: Fact) -> bool:
 
 
 # --- who may see and decide ---------------------------------------------------------------------
-
-
-async def _review(uow: IrmUnitOfWork, review_id: UUID, *, for_update: bool = False) -> Review:
-    review = await uow.reviews.get(review_id, for_update=for_update)
-    if review is None:
-        raise NotFound(f"review {review_id}")
-    return review
-
-
-async def _is_assigned(uow: IrmUnitOfWork, review: Review, who: Principal) -> bool:
-    if not who.has(Role.RESEARCHER) or review.researcher_id is None:
-        return False
-    researcher = await uow.reviews.researcher(review.researcher_id)
-    return researcher is not None and researcher.subject == who.subject
-
-
-async def _check_may_decide(uow: IrmUnitOfWork, review: Review, who: Principal) -> None:
-    """IRM staff decide on any review; a researcher only on the review assigned to them."""
-    if who.has(Role.IRM) or await _is_assigned(uow, review, who):
-        return
-    raise Forbidden("only the review's assigned researcher or IRM staff confirm or override its compliance")
 
 
 async def _judge(uow: IrmUnitOfWork, review: Review, as_of: date) -> Compliance:
@@ -82,10 +62,10 @@ class CompliancePreview:
 async def compliance_of(uow: IrmUnitOfWork, cmd: CompliancePreview) -> Compliance:
     """The compliance as it stands (pre-filled from today's facts, with the decisions taken): IRM
     and OGP staff and the assigned researcher. Nothing is public before publication (404)."""
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id, for_update=False)
     if cmd.who is None:
         raise NotFound(f"published compliance of review {cmd.review_id}")
-    if not (cmd.who.has(Role.IRM, Role.STAFF) or await _is_assigned(uow, review, cmd.who)):
+    if not (cmd.who.has(Role.IRM, Role.STAFF) or await is_assigned_researcher(uow, review, cmd.who)):
         raise Forbidden("before publication only IRM and OGP staff and the assigned researcher see it")
     return await _judge(uow, review, cmd.today)
 
@@ -106,8 +86,13 @@ class Decide:
 async def decide(uow: IrmUnitOfWork, cmd: Decide) -> Compliance:
     """Confirm a requirement's pre-filled status, or override it with a reason. The review is
     locked, so a decision and the publication that freezes the compliance never interleave."""
-    review = await _review(uow, cmd.review_id, for_update=True)
-    await _check_may_decide(uow, review, cmd.who)
+    review = await review_of(uow, cmd.review_id)
+    await check_irm_or_assigned(
+        uow,
+        review,
+        cmd.who,
+        "only the review's assigned researcher or IRM staff confirm or override its compliance",
+    )
     rules.check_open_for_decisions(review.state)
     facts = await uow.compliance.facts(review.plan_id, review.member_id)
     decision = rules.decide(

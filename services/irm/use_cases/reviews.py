@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from services.irm.domain.reviews import Comment, Researcher, Review, SubmittedPlan
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import compliance
+from services.irm.use_cases._common import check_irm_or_assigned, review_of
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.base import Event
@@ -116,22 +117,10 @@ def _check_irm(who: Principal, action: str) -> None:
         raise Forbidden(f"only IRM staff may {action}")
 
 
-async def _review(uow: IrmUnitOfWork, review_id: UUID) -> Review:
-    review = await uow.reviews.get(review_id, for_update=True)
-    if review is None:
-        raise NotFound(f"review {review_id}")
-    return review
-
-
 async def _check_drafter(uow: IrmUnitOfWork, who: Principal, review: Review, action: str) -> None:
-    """IRM staff, or the researcher assigned to this review."""
-    if who.has(Role.IRM):
-        return
-    if who.has(Role.RESEARCHER) and review.researcher_id is not None:
-        researcher = await uow.reviews.researcher(review.researcher_id)
-        if researcher is not None and researcher.subject == who.subject:
-            return
-    raise Forbidden(f"only the researcher assigned to this review or IRM staff may {action}")
+    await check_irm_or_assigned(
+        uow, review, who, f"only the researcher assigned to this review or IRM staff may {action}"
+    )
 
 
 # --- researchers --------------------------------------------------------------------------------
@@ -166,7 +155,7 @@ class AssignResearcher:
 
 async def assign_researcher(uow: IrmUnitOfWork, cmd: AssignResearcher) -> Review:
     _check_irm(cmd.who, "assign researchers")
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     researcher = await uow.reviews.researcher(cmd.researcher_id)
     if researcher is None:
         raise Invalid("researcher_id", f"no researcher {cmd.researcher_id} is registered")
@@ -187,7 +176,7 @@ class SubmitDraft:
 
 
 async def submit_draft(uow: IrmUnitOfWork, cmd: SubmitDraft) -> Review:
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     await _check_drafter(uow, cmd.who, review, "submit the draft")
     events = review.submit_draft(cmd.draft_url, datetime.now(UTC))
     await uow.reviews.save(review)
@@ -211,7 +200,7 @@ class MoveStep:
 async def move_step(uow: IrmUnitOfWork, cmd: MoveStep) -> Review:
     """Send the draft to pre-publication review, or to public comment before its window ends
     (the timer does it when the window ends)."""
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     await _check_drafter(uow, cmd.who, review, "move the review on")
     now = datetime.now(UTC)
     if cmd.to == "pre_publication":
@@ -257,7 +246,7 @@ async def comment_on_draft(uow: IrmUnitOfWork, cmd: CommentOnDraft) -> Comment:
         raise Invalid("text", f"must be at most {cmd.max_chars} characters")
     # Locked: a comment and the publication (which counts the comments not considered) never
     # interleave, so no comment lands unconsidered in a published review.
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     phase = review.check_comment_window(cmd.today)
     if phase is ReviewState.PRE_PUBLICATION and not (
         cmd.who.acts_for(review.member_id) or cmd.who.has(Role.IRM)
@@ -283,7 +272,7 @@ class ConsiderComment:
 
 async def consider_comment(uow: IrmUnitOfWork, cmd: ConsiderComment) -> Comment:
     """Mark a comment considered, saying how (considering it again replaces the note)."""
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     await _check_drafter(uow, cmd.who, review, "consider comments")
     review.check_open()
     comment = await uow.reviews.comment(cmd.comment_id, for_update=True)
@@ -307,7 +296,7 @@ class PublishReview:
 
 
 async def publish_review(uow: IrmUnitOfWork, cmd: PublishReview) -> Review:
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     await _check_drafter(uow, cmd.who, review, "publish the review")
     received, not_considered = await uow.reviews.comment_counts(review.id)
     events = review.publish(
@@ -330,7 +319,7 @@ class WithdrawReview:
 
 async def withdraw_review(uow: IrmUnitOfWork, cmd: WithdrawReview) -> Review:
     _check_irm(cmd.who, "withdraw a review")
-    review = await _review(uow, cmd.review_id)
+    review = await review_of(uow, cmd.review_id)
     events = review.withdraw(cmd.reason, datetime.now(UTC))
     await uow.reviews.save(review)
     _publish(uow, events)
