@@ -44,15 +44,28 @@ facts into one :class:`Prefilled` per requirement of the review's product: ``met
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
-from math import ceil
 from typing import Any
 from uuid import UUID
 
-from dateutil.relativedelta import relativedelta
-
+from services.irm.domain.compliance_facts import (
+    CO_CREATION,
+    FORUM_KINDS,
+    IMPLEMENTATION,
+    MET,
+    NO_EVIDENCE,
+    NO_PROGRESS,
+    NOT_MET,
+    PRODUCT_REQUIREMENTS,
+    STANDARD,
+    Evidence,
+    Fact,
+    FactKind,
+    Prefilled,
+    Requirement,
+)
+from services.irm.domain.compliance_rules import PlanEvidence
 from shared.errors import RuleViolation
 from shared.events.irm import (
     ComplianceAssessed,
@@ -61,142 +74,6 @@ from shared.events.irm import (
     ReviewKind,
     ReviewState,
 )
-from shared.scales import Completion
-
-MET, NOT_MET, NO_EVIDENCE = (
-    ComplianceStatus.MET,
-    ComplianceStatus.NOT_MET,
-    ComplianceStatus.NOT_ENOUGH_EVIDENCE,
-)
-
-# --- thresholds (OGP's numbers; see the module's assumptions) ---------------------------------
-
-#: Standard 1: the forum meets at least every six months.
-FORUM_MEETING_INTERVAL_MONTHS = 6
-#: Standard 2: the repository is updated at least twice a year (pro rata over the period).
-REPOSITORY_UPDATES_PER_YEAR = 2
-#: Standard 3: "about two weeks" of advance notice.
-NOTICE_DAYS = 14
-#: Standard 5: at least two meetings with civil society during implementation.
-IMPLEMENTATION_MEETINGS_MIN = 2
-#: Sectors whose presence makes a meeting multi-stakeholder (standard 1).
-GOVERNMENT, CIVIL_SOCIETY = "government", "civil_society"
-
-
-class Requirement(StrEnum):
-    FORUM_MULTI_STAKEHOLDER = "forum_multi_stakeholder"
-    FORUM_MEETS_EVERY_SIX_MONTHS = "forum_meets_every_six_months"
-    FORUM_RULES_PUBLIC = "forum_rules_public"
-    REPOSITORY_UPDATED = "repository_updated_twice_a_year"
-    ADVANCE_NOTICE = "advance_notice"
-    OPEN_INPUT = "open_opportunity_for_input"
-    REASONED_RESPONSE = "reasoned_response"
-    IMPLEMENTATION_MEETINGS = "implementation_meetings"
-
-
-R = Requirement
-#: The standard (1-5) each requirement belongs to.
-STANDARD: Mapping[Requirement, int] = {
-    R.FORUM_MULTI_STAKEHOLDER: 1,
-    R.FORUM_MEETS_EVERY_SIX_MONTHS: 1,
-    R.FORUM_RULES_PUBLIC: 1,
-    R.REPOSITORY_UPDATED: 2,
-    R.ADVANCE_NOTICE: 3,
-    R.OPEN_INPUT: 3,
-    R.REASONED_RESPONSE: 4,
-    R.IMPLEMENTATION_MEETINGS: 5,
-}
-#: Co-creation (standards 1-4): what the action plan review assesses.
-CO_CREATION: tuple[Requirement, ...] = (
-    R.FORUM_MULTI_STAKEHOLDER,
-    R.FORUM_MEETS_EVERY_SIX_MONTHS,
-    R.FORUM_RULES_PUBLIC,
-    R.REPOSITORY_UPDATED,
-    R.ADVANCE_NOTICE,
-    R.OPEN_INPUT,
-    R.REASONED_RESPONSE,
-)
-#: Implementation (standard 5): what the results report assesses.
-IMPLEMENTATION: tuple[Requirement, ...] = (R.IMPLEMENTATION_MEETINGS,)
-PRODUCT_REQUIREMENTS: Mapping[ReviewKind, tuple[Requirement, ...]] = {
-    ReviewKind.ACTION_PLAN_REVIEW: CO_CREATION,
-    ReviewKind.RESULTS_REPORT: IMPLEMENTATION,
-    ReviewKind.CO_CREATION_BRIEF: (),
-    ReviewKind.MIDTERM_REVIEW: (),
-}
-#: Completions that are no progress (results report: every assessed commitment one of these).
-NO_PROGRESS = frozenset({Completion.NOT_STARTED, Completion.NO_EVIDENCE})
-
-
-# --- facts ------------------------------------------------------------------------------------
-
-
-class FactKind(StrEnum):
-    FORUM_ESTABLISHED = "forum_established"
-    FORUM_MEETING = "forum_meeting"
-    ROUND_SCHEDULED = "round_scheduled"
-    ROUND_OPENED = "round_opened"
-    ROUND_CLOSED = "round_closed"
-    RESPONSE_TABLE = "response_table"
-    PARTICIPATION = "participation"
-    CO_CREATION_OPENED = "co_creation_opened"
-    CO_CREATION_CLOSED = "co_creation_closed"
-    DOCUMENT = "document"
-
-
-#: Facts about a member's forum: they count for every plan of the member.
-FORUM_KINDS = frozenset({FactKind.FORUM_ESTABLISHED, FactKind.FORUM_MEETING})
-
-
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """What one event said that a standard needs. ``subject_id`` is what the fact is about (the
-    meeting, round, table, report, document or forum; the plan for co-creation), so the same thing
-    told twice is one fact; ``figures`` are the event's numbers and labels."""
-
-    event_id: UUID
-    kind: FactKind
-    subject_id: UUID
-    on: date
-    member_id: UUID | None = None
-    plan_id: UUID | None = None
-    figures: Mapping[str, Any] = field(default_factory=dict)
-
-    def attendance(self, sector: str) -> int:
-        value = (self.figures.get("attendance") or {}).get(sector, 0)
-        return int(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """One piece of evidence: an event (id and date) and what it shows, or a figure."""
-
-    note: str
-    event_id: UUID | None = None
-    on: date | None = None
-
-    def __str__(self) -> str:
-        where = " ".join(x for x in (f"event {self.event_id}" if self.event_id else "",
-                                      self.on.isoformat() if self.on else "") if x)  # fmt: skip
-        return f"{where}: {self.note}" if where else self.note
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "event_id": str(self.event_id) if self.event_id else None,
-            "on": self.on.isoformat() if self.on else None,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Prefilled:
-    """A requirement as the data show it."""
-
-    requirement: Requirement
-    status: ComplianceStatus
-    summary: str
-    evidence: tuple[Evidence, ...] = ()
-
 
 # --- the researcher's decisions --------------------------------------------------------------
 
@@ -391,297 +268,13 @@ def no_progress(completions: Iterable[str | None]) -> bool:
     return bool(coded) and all(c in NO_PROGRESS for c in coded)
 
 
-# --- the rules, requirement by requirement ------------------------------------------------------
-
-
-def add_months(day: date, months: int) -> date:
-    result: date = day + relativedelta(months=months)
-    return result
-
-
-def _ev(fact: Fact, note: str) -> Evidence:
-    return Evidence(note, fact.event_id, fact.on)
-
-
-def _attendance(fact: Fact) -> str:
-    counts = fact.figures.get("attendance") or {}
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no attendance counted"
-
-
-@dataclass(slots=True)
-class PlanEvidence:
-    """A plan's facts (and its member's forum's) as of a day."""
-
-    plan_id: UUID
-    member_id: UUID
-    facts: list[Fact]
-    as_of: date
-
-    def __post_init__(self) -> None:
-        self.facts = sorted(
-            (f for f in self.facts if f.plan_id == self.plan_id
-             or (f.kind in FORUM_KINDS and f.member_id == self.member_id)),
-            key=lambda f: (f.on, str(f.event_id)),
-        )  # fmt: skip
-
-    def of(self, *kinds: FactKind, plan_only: bool = False) -> list[Fact]:
-        return [
-            f for f in self.facts
-            if f.kind in kinds and (not plan_only or f.plan_id == self.plan_id)
-        ]  # fmt: skip
-
-    # --- the period ---------------------------------------------------------------------------
-
-    @property
-    def opened(self) -> Fact | None:
-        return next(iter(self.of(FactKind.CO_CREATION_OPENED)), None)
-
-    @property
-    def closed(self) -> Fact | None:
-        return next(iter(self.of(FactKind.CO_CREATION_CLOSED)), None)
-
-    @property
-    def end(self) -> date:
-        closed = self.closed
-        return closed.on if closed else self.as_of
-
-    @property
-    def start(self) -> date | None:
-        opened = self.opened
-        if opened:
-            return opened.on
-        own = [f.on for f in self.facts if f.kind not in FORUM_KINDS]
-        return min(own) if own else None
-
-    def period(self) -> str:
-        start = self.start
-        return f"co-creation {start.isoformat() if start else '?'} to {self.end.isoformat()}"
-
-    # --- dispatch -----------------------------------------------------------------------------
-
-    def prefill(self, requirement: Requirement) -> Prefilled:
-        rules = {
-            R.FORUM_MULTI_STAKEHOLDER: self.forum_multi_stakeholder,
-            R.FORUM_MEETS_EVERY_SIX_MONTHS: self.forum_meets_every_six_months,
-            R.FORUM_RULES_PUBLIC: self.forum_rules_public,
-            R.REPOSITORY_UPDATED: self.repository_updated,
-            R.ADVANCE_NOTICE: self.advance_notice,
-            R.OPEN_INPUT: self.open_input,
-            R.REASONED_RESPONSE: self.reasoned_response,
-            R.IMPLEMENTATION_MEETINGS: self.implementation_meetings,
-        }
-        status, summary, evidence = rules[requirement]()
-        return Prefilled(requirement, status, summary, tuple(evidence))
-
-    # --- standard 1 ---------------------------------------------------------------------------
-
-    def _meetings(self, until: date) -> list[Fact]:
-        return [m for m in self.of(FactKind.FORUM_MEETING) if m.on <= until]
-
-    @property
-    def forum(self) -> Fact | None:
-        return next(iter(self.of(FactKind.FORUM_ESTABLISHED)), None)
-
-    def forum_multi_stakeholder(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        meetings = self._meetings(self.end)
-        if not meetings:
-            return NO_EVIDENCE, f"no forum meeting on record up to {self.end}", []
-        both = [m for m in meetings if m.attendance(GOVERNMENT) > 0 and m.attendance(CIVIL_SOCIETY) > 0]
-        if both:
-            return (
-                MET,
-                f"{len(both)} of {len(meetings)} forum meeting(s) with government and civil society",
-                [_ev(m, f"meeting: {_attendance(m)}") for m in both],
-            )
-        return (
-            NOT_MET,
-            f"none of {len(meetings)} forum meeting(s) had both government and civil society",
-            [_ev(m, f"meeting: {_attendance(m)}") for m in meetings],
-        )
-
-    def forum_meets_every_six_months(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        end, months = self.end, FORUM_MEETING_INTERVAL_MONTHS
-        meetings = self._meetings(end)
-        forum = self.forum
-        if not meetings:
-            if forum is not None and add_months(forum.on, months) < end:
-                return (
-                    NOT_MET,
-                    f"no meeting on record since the forum was established, up to {end}",
-                    [_ev(forum, "forum established")],
-                )
-            return NO_EVIDENCE, f"no forum meeting on record up to {end}", []
-        start = self.opened.on if self.opened else meetings[0].on
-        before = [m for m in meetings if m.on <= start]
-        within = [m for m in meetings if m.on > start]
-        previous = before[-1].on if before else start
-        gaps: list[tuple[date, date]] = []
-        for m in within:
-            gaps.append((previous, m.on))
-            previous = m.on
-        gaps.append((previous, end))
-        long = [(a, b) for a, b in gaps if add_months(a, months) < b]
-        shown = ([before[-1]] if before else []) + within
-        evidence = [_ev(m, f"forum meeting ({m.figures.get('phase', '?')})") for m in shown]
-        if long:
-            worst = max(long, key=lambda g: g[1] - g[0])
-            return (
-                NOT_MET,
-                f"{len(long)} gap(s) over {months} months between meetings ({self.period()}); "
-                f"longest {worst[0]} to {worst[1]}",
-                evidence,
-            )
-        return MET, f"no gap over {months} months between meetings ({self.period()})", evidence
-
-    def forum_rules_public(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        forum = self.forum
-        if forum is None:
-            return NO_EVIDENCE, "the member's forum is not on record (its rules may be public elsewhere)", []
-        url = str(forum.figures.get("rules_url") or "").strip()
-        if not url:
-            return (
-                NOT_MET,
-                "the forum is on record without rules of participation",
-                [_ev(forum, "forum established")],
-            )
-        return (
-            MET,
-            f"rules of participation published at {url}",
-            [_ev(forum, f"forum established, rules {url}")],
-        )
-
-    # --- standard 2 ---------------------------------------------------------------------------
-
-    def repository_updated(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        start, end = self.start, self.end
-        if start is None:
-            return NO_EVIDENCE, "nothing on record of the plan's co-creation or repository", []
-        documents = [d for d in self.of(FactKind.DOCUMENT, plan_only=True) if start <= d.on <= end]
-        days = sorted({d.on for d in documents})
-        length = max(1, (end - start).days)
-        needed = max(1, ceil(REPOSITORY_UPDATES_PER_YEAR * length / 365))
-        evidence = [_ev(d, f"document published: {d.figures.get('type', '?')}") for d in documents]
-        summary = (
-            f"{len(days)} update day(s) in the repository over {length} days ({self.period()}); "
-            f"{needed} needed at {REPOSITORY_UPDATES_PER_YEAR} a year"
-        )
-        return (MET if len(days) >= needed else NOT_MET), summary, evidence
-
-    # --- standard 3 ---------------------------------------------------------------------------
-
-    def _cancelled(self) -> set[UUID]:
-        return {
-            c.subject_id for c in self.of(FactKind.ROUND_CLOSED) if c.figures.get("reason") == "cancelled"
-        }
-
-    def _cycle_report(self) -> list[Evidence]:
-        reports = [p for p in self.of(FactKind.PARTICIPATION) if p.figures.get("scope") == "cycle"]
-        if not reports:
-            return []
-        p = reports[-1]
-        f = p.figures
-        return [_ev(p, f"participation report: {f.get('rounds')} round(s), {f.get('short_notice_rounds')} "
-                       f"at short notice, {f.get('unique_participants')} participant(s), response "
-                       f"coverage {f.get('response_coverage')}")]  # fmt: skip
-
-    def advance_notice(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        cancelled = self._cancelled()
-        rounds = [r for r in self.of(FactKind.ROUND_SCHEDULED) if r.subject_id not in cancelled]
-        if not rounds:
-            return NO_EVIDENCE, "no consultation round on record", self._cycle_report()
-        short = [r for r in rounds if float(r.figures.get("notice_days", 0)) < NOTICE_DAYS]
-        evidence = [
-            _ev(r, f"round {r.subject_id} ({r.figures.get('kind', '?')}) announced "
-                   f"{float(r.figures.get('notice_days', 0)):.1f} days ahead")
-            for r in rounds
-        ] + self._cycle_report()  # fmt: skip
-        if short:
-            return (
-                NOT_MET,
-                f"{len(short)} of {len(rounds)} round(s) announced less than {NOTICE_DAYS} days ahead",
-                evidence,
-            )
-        return MET, f"every round ({len(rounds)}) announced at least {NOTICE_DAYS} days ahead", evidence
-
-    def open_input(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        opened = self.of(FactKind.ROUND_OPENED)
-        closed = {c.subject_id: c for c in self.of(FactKind.ROUND_CLOSED)}
-        if opened:
-            evidence = []
-            for o in opened:
-                c = closed.get(o.subject_id)
-                took = (f", closed with {c.figures.get('submissions', 0)} submission(s) and "
-                        f"{c.figures.get('comments', 0)} comment(s)") if c else ""  # fmt: skip
-                evidence.append(
-                    _ev(o, f"round {o.subject_id} ({o.figures.get('kind', '?')}) opened to anyone{took}")
-                )
-            return MET, f"{len(opened)} round(s) open to anyone's input", evidence
-        scheduled = self.of(FactKind.ROUND_SCHEDULED)
-        ended = self.closed
-        if ended is not None:
-            evidence = [_ev(ended, "co-creation closed")] + [
-                _ev(r, f"round {r.subject_id} never opened") for r in scheduled
-            ]
-            return NOT_MET, "co-creation closed with no round opened to input", evidence
-        return NO_EVIDENCE, "no round opened yet and co-creation not closed", []
-
-    # --- standard 4 ---------------------------------------------------------------------------
-
-    def reasoned_response(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        tables = self.of(FactKind.RESPONSE_TABLE)
-        answered = {str(t.figures.get("round_id")) for t in tables}
-        with_input = [
-            c for c in self.of(FactKind.ROUND_CLOSED)
-            if c.figures.get("reason") != "cancelled"
-            and int(c.figures.get("submissions", 0)) + int(c.figures.get("comments", 0)) > 0
-        ]  # fmt: skip
-        missing = [c for c in with_input if str(c.subject_id) not in answered]
-        table_evidence = [
-            _ev(t, f"response table of round {t.figures.get('round_id')}: {t.figures.get('answered')} of "
-                   f"{t.figures.get('inputs')} input(s) answered")
-            for t in tables
-        ]  # fmt: skip
-        if missing:
-            return (
-                NOT_MET,
-                f"{len(missing)} round(s) with input have no published response table",
-                [_ev(c, f"round {c.subject_id} closed with {c.figures.get('submissions', 0)} submission(s) "
-                        f"and {c.figures.get('comments', 0)} comment(s), no response table")
-                 for c in missing] + table_evidence + self._cycle_report(),
-            )  # fmt: skip
-        if tables:
-            return MET, f"{len(tables)} response table(s) published", table_evidence + self._cycle_report()
-        return NO_EVIDENCE, "no input on record to respond to", self._cycle_report()
-
-    # --- standard 5 ---------------------------------------------------------------------------
-
-    def implementation_meetings(self) -> tuple[ComplianceStatus, str, list[Evidence]]:
-        meetings = [
-            m for m in self._meetings(self.as_of)
-            if m.plan_id == self.plan_id and m.figures.get("phase") == "implementation"
-        ]  # fmt: skip
-        with_cs = [m for m in meetings if m.attendance(CIVIL_SOCIETY) > 0]
-        evidence = [_ev(m, f"implementation meeting: {_attendance(m)}") for m in meetings]
-        reports = [p for p in self.of(FactKind.PARTICIPATION, plan_only=True)]
-        if reports:
-            p = reports[-1]
-            evidence.append(_ev(p, f"participation report: {p.figures.get('implementation_meetings')} "
-                                   "implementation meeting(s)"))  # fmt: skip
-        summary = (
-            f"{len(with_cs)} implementation meeting(s) with civil society on record "
-            f"({IMPLEMENTATION_MEETINGS_MIN} needed)"
-        )
-        if len(with_cs) >= IMPLEMENTATION_MEETINGS_MIN:
-            return MET, summary, evidence
-        if not self.of(*FORUM_KINDS):
-            return NO_EVIDENCE, "the member's forum is not on record (it may meet elsewhere)", evidence
-        forum = self.forum
-        return NOT_MET, summary, evidence + ([_ev(forum, "forum established")] if forum else [])
-
-
 __all__ = [
     "CO_CREATION",
+    "FORUM_KINDS",
     "IMPLEMENTATION",
+    "NO_PROGRESS",
+    "PRODUCT_REQUIREMENTS",
+    "STANDARD",
     "Compliance",
     "Decision",
     "Evidence",

@@ -12,7 +12,6 @@ import pytest
 from services.irm.domain.compliance import (
     CO_CREATION,
     IMPLEMENTATION,
-    NOTICE_DAYS,
     Fact,
     FactKind,
     Requirement,
@@ -21,6 +20,7 @@ from services.irm.domain.compliance import (
     no_progress,
     prefill,
 )
+from services.irm.domain.compliance_facts import NOTICE_DAYS
 from shared.errors import RuleViolation
 from shared.events.irm import ComplianceStatus, ReviewKind, ReviewState
 
