@@ -21,6 +21,29 @@ class NotificationsSettings(ServiceSettings):
     smtp_starttls: bool = False
     smtp_timeout_s: float = 10.0
     mail_from: str = "Sharaka <no-reply@sharaka.invalid>"
+    #: How many SMTP connections the worker keeps open side by side.
+    smtp_connections: int = Field(default=4, ge=1, le=64)
+
+    #: Where people reach this service from outside (unsubscribe, confirmation and preference
+    #: links in messages; the SMS gateway's callbacks).
+    public_url: str = "http://127.0.0.1:8004"
+    #: Signs the links in messages (unsubscribe, confirm) so they work without signing in.
+    link_secret: SecretStr = SecretStr("dev-only-link-secret-change-me")
+    #: How long a confirmation link stays valid.
+    confirm_link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+
+    #: ``twilio`` (its Messages API shape), ``webhook`` (a generic JSON POST) or ``none``.
+    sms_provider: str = Field(default="none", pattern="^(twilio|webhook|none)$")
+    #: The gateway's base URL (for ``twilio``, the API root; for ``webhook``, the full URL).
+    sms_url: str = "http://127.0.0.1:8025"
+    sms_account_sid: str = "AC00000000000000000000000000000000"
+    sms_auth_token: SecretStr = SecretStr("dev-only-sms-token")
+    sms_from: str = "+15005550006"
+    #: Signs the generic webhook's requests and verifies its callbacks (HMAC-SHA256).
+    sms_webhook_secret: SecretStr = SecretStr("dev-only-sms-webhook-secret")
+    #: Messages per second the provider allows this account.
+    sms_rate_per_s: float = Field(default=50.0, gt=0)
+    sms_timeout_s: float = Field(default=10.0, gt=0)
 
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_backoff_initial_s: float = 1.0
