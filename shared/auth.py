@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import jwt
 from fastapi import Depends, Request
@@ -52,6 +52,17 @@ class Principal:
 
     def acts_for(self, member_id: UUID) -> bool:
         return self.has(Role.STAFF) or (self.has(Role.GOVERNMENT) and member_id in self.member_ids)
+
+
+#: Namespace of :func:`person_id`.
+_PEOPLE = UUID("0b7f5e3c-9a4d-4f1e-8c2b-6d5a3e9f1c07")
+
+
+def person_id(subject: str) -> UUID:
+    """The stable, opaque id of the person a token subject names. Services that meet the same
+    person (the IRM's researcher, the notifications service's recipient) agree on it without
+    sharing the subject itself."""
+    return uuid5(_PEOPLE, subject)
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID, uuid5
 
 import asyncpg
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -33,14 +34,17 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared import metrics
-from shared.events.base import Event
+from shared.events.base import Event, Tombstone
 from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
 from shared.events.topics import dead_letter_topic
 from shared.logging import get_logger
 from shared.reactions import Handler
-from shared.uow import UnitOfWork, unit_of_work
+from shared.uow import TOMBSTONE_TYPE, UnitOfWork, unit_of_work
 
 log = get_logger(__name__)
+
+#: Namespace of the ids given to tombstones (which carry no CloudEvents id of their own).
+_TOMBSTONE_IDS = UUID("5d0c4d7e-2b61-4c35-9d1e-8a3f4b6c7e21")
 tracer = trace.get_tracer("sharaka.consumer")
 
 
@@ -98,7 +102,25 @@ class EventConsumer:
 
     @property
     def topics(self) -> list[str]:
-        return sorted({self.prefix + model.topic for model in self._handlers})
+        # Tombstones arrive on the topics of the contracts they forget; they add no topic.
+        return sorted({self.prefix + model.topic for model in self._handlers if model is not Tombstone})
+
+    def decode(self, record: ConsumerRecord[bytes, bytes]) -> Received:
+        """The record as a typed event. A null value (a tombstone on a compacted topic) becomes a
+        :class:`Tombstone` with an id fixed by its position, so the inbox applies it once."""
+        if record.value is None:
+            topic = record.topic.removeprefix(self.prefix)
+            key = (record.key or b"").decode("utf-8", errors="replace")
+            return Received(
+                id=uuid5(_TOMBSTONE_IDS, f"{topic}/{record.partition}/{record.offset}"),
+                type=TOMBSTONE_TYPE,
+                source=topic,
+                subject=key,
+                time=None,
+                event=Tombstone(source_topic=topic, record_key=key),
+                headers={},
+            )
+        return decode(record.headers or (), record.value)
 
     def backoff(self, attempt: int) -> float:
         return float(min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max))
@@ -186,7 +208,7 @@ class EventConsumer:
     async def _apply_partition(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         work: list[tuple[ConsumerRecord[bytes, bytes], Received, Handler | None]] = []
         for record in records:
-            received = decode(record.headers or (), record.value)  # PoisonMessage → careful path
+            received = self.decode(record)  # PoisonMessage → careful path
             work.append((record, received, self._handlers.get(type(received.event))))
         started = time.perf_counter()
         outcomes: list[tuple[str, str]] = []
@@ -218,7 +240,7 @@ class EventConsumer:
         headers = headers_dict(record.headers or ())
         with self._span(record, headers) as span:
             try:
-                received = decode(record.headers or (), record.value)
+                received = self.decode(record)
             except PoisonMessage as poison:
                 span.set_status(Status(StatusCode.ERROR, poison.reason.value))
                 await self.dead_letter(record, poison.reason.value, poison.detail, attempts=1)

@@ -135,11 +135,12 @@ class OutboxRelay:
         futures = []
         for row in rows:
             # send() only enqueues; the batch is flushed by the producer and awaited together.
+            tombstone = row["payload"] is None
             fut = await self._producer.send(
                 self._prefix + row["topic"],
-                value=row["payload"].encode(),
+                value=None if tombstone else row["payload"].encode(),
                 key=row["key"].encode(),
-                headers=record_headers(row),
+                headers=[] if tombstone else record_headers(row),
             )
             futures.append(fut)
         await asyncio.gather(*futures)

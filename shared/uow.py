@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 from opentelemetry import propagate
 
 from shared.events.base import Event
-from shared.events.envelope import Envelope
+from shared.events.envelope import Envelope, source_uri
 
 
 class EventSink(Protocol):
@@ -38,6 +38,21 @@ class _Pending:
         e = self.envelope
         return (e.id, e.topic, e.subject, e.type, e.source, e.time, e.data.decode(),
                 self.trace.get("traceparent"), self.trace.get("tracestate"))  # fmt: skip
+
+
+#: The outbox's ``event_type`` of a tombstone row (its payload is NULL; Kafka gets a null value).
+TOMBSTONE_TYPE = "tombstone"
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingTombstone:
+    topic: str
+    key: str
+    service: str
+
+    def row(self) -> tuple[object, ...]:
+        return (uuid4(), self.topic, self.key, TOMBSTONE_TYPE, source_uri(self.service),
+                datetime.now(UTC), None, None, None)  # fmt: skip
 
 
 #: The columns an event's outbox row fills, in the order of :func:`outbox_row`.
@@ -65,13 +80,18 @@ class UnitOfWork:
 
     conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection
     service: str
-    _pending: list[_Pending] = field(default_factory=list)
+    _pending: list[_Pending | _PendingTombstone] = field(default_factory=list)
 
     def publish(self, event: Event, *, time: datetime | None = None) -> Envelope:
         """Queue an event; it reaches the outbox when the transaction commits, and Kafka after."""
         pending = _pending(event, self.service, time)
         self._pending.append(pending)
         return pending.envelope
+
+    def forget(self, topic: str, key: str) -> None:
+        """Queue a tombstone for ``key`` on a compacted topic: once compacted, Kafka keeps nothing
+        that was published under that key (how personal data leaves a private topic)."""
+        self._pending.append(_PendingTombstone(topic, key, self.service))
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

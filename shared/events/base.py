@@ -53,6 +53,22 @@ class Event(BaseModel):
         return int(cls.event_type.rsplit(".v", 1)[1])
 
 
+class Tombstone(Event):
+    """A record with no value on a compacted topic: "forget everything under this key".
+
+    Not a contract (it declares no ``event_type``, so it is in no registry or catalog): the
+    consumer hands it to a service that registered a reaction for it, e.g. to delete a person's
+    contact details when the topic that brought them is told to forget them.
+    """
+
+    topic: ClassVar[str] = ""
+    key_field: ClassVar[str] = "record_key"
+
+    #: The topic the tombstone arrived on (without any test prefix).
+    source_topic: str
+    record_key: str
+
+
 def event_types() -> dict[str, type[Event]]:
     """Every registered contract, after the contract modules are imported."""
     from shared.events import catalog  # noqa: F401  (import registers the models)

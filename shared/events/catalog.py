@@ -1,5 +1,5 @@
 """Imports every contract module so that the registry in :mod:`shared.events.base` is complete."""
 
-from shared.events import consultation, irm, notifications, plans
+from shared.events import consultation, irm, notifications, plans, privacy
 
-__all__ = ["consultation", "irm", "notifications", "plans"]
+__all__ = ["consultation", "irm", "notifications", "plans", "privacy"]

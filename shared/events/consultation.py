@@ -222,6 +222,22 @@ class ConsultationClosed(_ConsultationEvent):
     comments: int
 
 
+class ConsultationClosingSoon(_ConsultationEvent):
+    """Timer: an open round closes within ``days_left`` days (sent once per round, two days
+    before it closes), so that people who follow it can still take part."""
+
+    event_type: ClassVar[str] = "ogp.consultation.consultation_closing_soon.v1"
+    key_field: ClassVar[str] = "plan_id"
+
+    round_id: UUID
+    plan_id: UUID
+    member_id: UUID
+    title: str
+    closes_at: datetime
+    days_left: int
+    detected_at: datetime
+
+
 class OfflineEventRecorded(_ConsultationEvent):
     """A workshop, hearing or other in-person event of a round, with its participant count."""
 
@@ -376,3 +392,29 @@ class ParticipationReported(_ConsultationEvent):
     forum_meetings: int
     implementation_meetings: int
     reported_at: datetime
+
+
+# --- private: authors' contacts ----------------------------------------------------------------
+
+
+class AuthorContactRegistered(Event):
+    """PRIVATE: how the author of one input asked to hear of the government's reasoned response,
+    for the notifications service only.
+
+    Lives on a compacted, access-controlled topic keyed by the input id (one author per input);
+    erasing the author is a tombstone on that key. Never part of the public catalog, and the
+    public events never link an input to it.
+    """
+
+    event_type: ClassVar[str] = "sharaka.consultation.author_contact_registered.v1"
+    topic: ClassVar[str] = topics.CONSULTATION_CONTACTS
+    public: ClassVar[bool] = False
+    key_field: ClassVar[str] = "input_id"
+
+    input_id: UUID
+    round_id: UUID
+    plan_id: UUID
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    language: str = "en"

@@ -10,6 +10,14 @@ NOTIFICATIONS = "ogp.notifications.v1"
 #: notifications service. Erasure is a tombstone on the contact's key.
 PLANS_CONTACTS = "sharaka.plans.contacts.v1"
 
+#: Private, compacted: the contact an input's author left to hear of the government's answer,
+#: keyed by input id, read only by the notifications service. Erasure is a tombstone per input.
+CONSULTATION_CONTACTS = "sharaka.consultation.contacts.v1"
+
+#: Private: requests to erase a person's contact data everywhere it is held. They name the person
+#: by SHA-256 digests of the normalised e-mail and phone, never the values themselves.
+ERASURES = "sharaka.privacy.erasures.v1"
+
 PUBLIC = (PLANS, CONSULTATION, IRM, NOTIFICATIONS)
 
 

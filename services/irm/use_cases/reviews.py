@@ -13,7 +13,7 @@ from services.irm.domain.reviews import Comment, Researcher, Review, SubmittedPl
 from services.irm.store import IrmUnitOfWork
 from services.irm.use_cases import compliance
 from services.irm.use_cases._common import check_irm_or_assigned, review_of
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, person_id
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.base import Event
 from shared.events.irm import ReviewCommentReceived, ReviewState
@@ -142,7 +142,9 @@ async def register_researcher(uow: IrmUnitOfWork, cmd: RegisterResearcher) -> Re
         raise Invalid("subject", "must not be empty")
     if not cmd.name.strip():
         raise Invalid("name", "must not be empty")
-    researcher = Researcher(uuid4(), cmd.subject.strip(), cmd.name.strip(), cmd.ties, datetime.now(UTC))
+    researcher = Researcher(
+        person_id(cmd.subject.strip()), cmd.subject.strip(), cmd.name.strip(), cmd.ties, datetime.now(UTC)
+    )
     return await uow.reviews.save_researcher(researcher)
 
 
