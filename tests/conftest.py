@@ -22,6 +22,7 @@ from devstack.kafka import KafkaNode
 from devstack.mail import MailCatcher
 from devstack.ports import free_port
 from devstack.postgres import PostgresCluster
+from devstack.sms import SmsCatcher
 from shared.auth import DEV_SECRET, mint_token
 from shared.runtime import Runtime, ServiceSpec
 from shared.settings import ServiceSettings
@@ -56,13 +57,25 @@ def mail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailCatcher]:
     catcher.stop()
 
 
+@pytest.fixture(scope="session")
+def sms() -> Iterator[SmsCatcher]:
+    """The local SMS gateway (Twilio's API shape); ``sms.messages``, ``sms.wait_for``, ``sms.fail_next``."""
+    catcher = SmsCatcher()
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
 class Env:
     """Everything one test needs to configure services against the shared infrastructure."""
 
-    def __init__(self, kafka: KafkaNode, pg: PostgresCluster, mail: MailCatcher) -> None:
+    def __init__(
+        self, kafka: KafkaNode, pg: PostgresCluster, mail: MailCatcher, sms: SmsCatcher | None = None
+    ) -> None:
         self.kafka = kafka
         self.pg = pg
         self.mail = mail
+        self.sms = sms
         self.run_id = uuid.uuid4().hex[:10]
         self.prefix = f"t{self.run_id}."
         self._dbs: list[str] = []
@@ -93,6 +106,8 @@ class Env:
                 delivery_backoff_initial_s=0.2,
                 delivery_poll_interval_s=0.2,
             )
+            if self.sms is not None:
+                values.update(sms_provider="twilio", sms_url=self.sms.url)
         values.update(overrides)
         return cls(**values)
 
@@ -116,6 +131,8 @@ class Env:
                 DELIVERY_BACKOFF_INITIAL_S=0.2,
                 DELIVERY_POLL_INTERVAL_S=0.2,
             )
+            if self.sms is not None:
+                values.update(SMS_PROVIDER="twilio", SMS_URL=self.sms.url)
         values.update({k.upper(): v for k, v in overrides.items()})
         env = {
             k: v
@@ -135,8 +152,8 @@ class Env:
 
 
 @pytest.fixture
-def env(kafka: KafkaNode, pg: PostgresCluster, mail: MailCatcher) -> Iterator[Env]:
-    e = Env(kafka, pg, mail)
+def env(kafka: KafkaNode, pg: PostgresCluster, mail: MailCatcher, sms: SmsCatcher) -> Iterator[Env]:
+    e = Env(kafka, pg, mail, sms)
     yield e
     e.drop()
 
