@@ -1,36 +1,40 @@
-"""The e-mail channel: builds a message and hands it to an SMTP server."""
+"""The e-mail channel: builds a multipart message and hands it to the SMTP server over a few
+long-lived connections.
+
+Opening an SMTP connection (TCP, greeting, EHLO, STARTTLS, AUTH) costs more than sending one
+message; a fan-out to thousands of people reuses ``smtp_connections`` connections instead, each
+used by one sender at a time. A connection that fails is dropped and reopened on its next use.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid
 from uuid import UUID
 
 import aiosmtplib
 
+from services.notifications.messages import Rendered
 from services.notifications.settings import NotificationsSettings
-from services.notifications.templates import Template
+
+
+def message_id(delivery_id: UUID) -> str:
+    """Stable per delivery: if a crash makes us send twice, mail clients show one message."""
+    return make_msgid(idstring=str(delivery_id), domain="sharaka.invalid")
 
 
 class Mailer:
     def __init__(self, settings: NotificationsSettings) -> None:
         self._s = settings
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(settings.smtp_connections):
+            self._idle.put_nowait(self._client())
 
-    def build(self, delivery_id: UUID, to_name: str, to_email: str, content: Template) -> EmailMessage:
-        msg = EmailMessage()
-        msg["From"] = self._s.mail_from
-        msg["To"] = f"{to_name} <{to_email}>"
-        msg["Subject"] = content.subject
-        # Stable per delivery: if a crash makes us send twice, mail clients show one message.
-        msg["Message-ID"] = make_msgid(idstring=str(delivery_id), domain="sharaka.invalid")
-        msg["X-Sharaka-Delivery"] = str(delivery_id)
-        msg.set_content(content.body)
-        return msg
-
-    async def send(self, message: EmailMessage) -> None:
+    def _client(self) -> aiosmtplib.SMTP:
         s = self._s
-        await aiosmtplib.send(
-            message,
+        return aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
             username=s.smtp_username,
@@ -38,3 +42,48 @@ class Mailer:
             start_tls=s.smtp_starttls,
             timeout=s.smtp_timeout_s,
         )
+
+    def build(
+        self,
+        delivery_id: UUID,
+        to_name: str,
+        to_email: str,
+        content: Rendered,
+        *,
+        unsubscribe_url: str | None,
+    ) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self._s.mail_from
+        msg["To"] = formataddr((to_name, to_email))
+        msg["Subject"] = content.subject
+        msg["Message-ID"] = message_id(delivery_id)
+        msg["Content-Language"] = content.language
+        msg["X-Sharaka-Delivery"] = str(delivery_id)
+        if unsubscribe_url:
+            # RFC 8058: a mail client may unsubscribe with one POST, no page to visit.
+            msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        msg.set_content(content.text)
+        msg.add_alternative(content.html, subtype="html")
+        return msg
+
+    async def send(self, message: EmailMessage) -> None:
+        client = await self._idle.get()
+        try:
+            if not client.is_connected:
+                await client.connect()
+            await client.send_message(message)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.close()
+            client = self._client()  # a fresh one: the old one's state is unknown
+            raise
+        finally:
+            self._idle.put_nowait(client)
+
+    async def aclose(self) -> None:
+        while not self._idle.empty():
+            client = self._idle.get_nowait()
+            if client.is_connected:
+                with contextlib.suppress(Exception):
+                    await client.quit()

@@ -27,6 +27,8 @@ class NotificationsSettings(ServiceSettings):
     #: Where people reach this service from outside (unsubscribe, confirmation and preference
     #: links in messages; the SMS gateway's callbacks).
     public_url: str = "http://127.0.0.1:8004"
+    #: The public consultation API, for links to a round's reasoned responses in messages.
+    consultation_url: str = "http://127.0.0.1:8002"
     #: Signs the links in messages (unsubscribe, confirm) so they work without signing in.
     link_secret: SecretStr = SecretStr("dev-only-link-secret-change-me")
     #: How long a confirmation link stays valid.
@@ -49,7 +51,11 @@ class NotificationsSettings(ServiceSettings):
     delivery_backoff_initial_s: float = 1.0
     delivery_backoff_max_s: float = 600.0
     delivery_poll_interval_s: float = 1.0
-    delivery_batch_size: int = 20
+    delivery_batch_size: int = Field(default=200, ge=1)
+    #: Messages sent side by side and recorded together; also the most one crash can repeat.
+    delivery_chunk_size: int = Field(default=16, ge=1)
+    #: How often the worker looks for digests due (people's local mornings).
+    digest_poll_interval_s: float = Field(default=30.0, gt=0)
     #: How long a worker's claim on a batch keeps other replicas away from it. A worker that dies
     #: mid-batch delays its deliveries by at most this; a message is not started unless it can
     #: finish (``3 * smtp_timeout_s``) inside the lease.

@@ -1,27 +1,28 @@
-"""The delivery worker: sends queued deliveries, retries failures with back-off, gives up after
-``delivery_max_attempts`` and says so in an event.
+"""The delivery worker: sends queued deliveries by e-mail or SMS, retries failures with back-off,
+gives up after ``delivery_max_attempts`` and says so in an event; and makes the digests due.
 
 Claim → send → record, and no transaction is open while a message is being sent:
 
 1. **Claim** a batch of due deliveries in one short unit of work: each row gets a lease
    (``claimed_until``) under a fresh claim token, and the transaction commits at once. Other
    replicas skip leased rows, so the queue is shared without holding locks.
-2. **Send** each message with no transaction and no pooled connection held: a slow or hanging SMTP
-   server costs this worker time, never the database a connection or a row lock. A message is not
-   started when the lease could run out before it finishes; it is given back instead.
-3. **Record** each outcome in its own short unit of work (the delivery's new state and its event in
-   the outbox), only while the claim token still holds the row.
+2. **Send** a chunk of the batch side by side (SMTP over a few long-lived connections, SMS through
+   the gateway's rate limit), with no transaction and no pooled database connection held. A
+   message is not started when the lease could run out before it finishes; it is given back.
+3. **Record** the chunk's outcomes in one short unit of work (one statement, plus the events in the
+   outbox), only where the claim token still holds the row.
 
 A worker that dies mid-batch leaves leases that run out; another replica then takes the rows. A
-crash after the SMTP server accepted a message but before the outcome was recorded re-sends it
-once: at-least-once, with a stable Message-ID so mail clients show one message.
+crash after the gateway accepted a message but before its chunk was recorded re-sends it once:
+at-least-once, with a stable Message-ID so mail clients show one message. The chunk bounds how
+many messages one crash can repeat.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -30,13 +31,23 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notifications import use_cases
-from services.notifications.domain import Claim, DeliveryStatus, Problem, RetryPolicy
+from services.notifications import messages
+from services.notifications.domain.deliveries import (
+    CONFIRMATION,
+    DIGEST,
+    Claim,
+    DeliveryStatus,
+    Problem,
+    RetryPolicy,
+)
+from services.notifications.links import Links
 from services.notifications.mailer import Mailer
 from services.notifications.settings import NotificationsSettings
+from services.notifications.sms import SmsError, SmsGateway, SmsMessage, gateway_from
 from services.notifications.store import NotificationsUnitOfWork
-from services.notifications.templates import Template, render
+from services.notifications.use_cases import digests, sending
 from shared import metrics
+from shared.events.notifications import Channel
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
@@ -48,10 +59,18 @@ log = get_logger(__name__)
 Units = Callable[[], AbstractAsyncContextManager[NotificationsUnitOfWork]]
 
 
-class Sender(Protocol):
-    """What the worker needs of a channel (:class:`~services.notifications.mailer.Mailer`)."""
+class EmailSender(Protocol):
+    """What the worker needs of the e-mail channel (:class:`~services.notifications.mailer.Mailer`)."""
 
-    def build(self, delivery_id: UUID, to_name: str, to_email: str, content: Template) -> EmailMessage: ...
+    def build(
+        self,
+        delivery_id: UUID,
+        to_name: str,
+        to_email: str,
+        content: messages.Rendered,
+        *,
+        unsubscribe_url: str | None,
+    ) -> EmailMessage: ...
 
     async def send(self, message: EmailMessage) -> None: ...
 
@@ -61,16 +80,21 @@ class DeliveryWorker:
         self,
         units: Units,
         settings: NotificationsSettings,
-        sender: Sender,
+        mailer: EmailSender,
+        sms: SmsGateway | None = None,
         *,
         stopping: asyncio.Event | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._units = units
         self._s = settings
-        self._sender = sender
+        self._mailer = mailer
+        self._sms = sms
         self._stopping = stopping or asyncio.Event()
         self._clock = clock
+        self.links = Links(
+            settings.link_secret.get_secret_value(), settings.public_url, settings.confirm_link_ttl_s
+        )
         self.policy = RetryPolicy(
             max_attempts=settings.delivery_max_attempts,
             backoff_initial_s=settings.delivery_backoff_initial_s,
@@ -78,65 +102,116 @@ class DeliveryWorker:
         )
         #: The longest one message may take, connection to QUIT (each SMTP step has its own
         #: timeout; this bounds them together).
-        self.send_budget_s = 3 * settings.smtp_timeout_s
+        self.send_budget_s = 3 * max(settings.smtp_timeout_s, settings.sms_timeout_s)
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries and handle it; return how many were claimed."""
         lease = timedelta(seconds=self._s.delivery_lease_s)
         async with self._units() as uow:
-            claims = await use_cases.claim_due(
-                uow, use_cases.ClaimDue(now=self._clock(), limit=self._s.delivery_batch_size, lease=lease)
+            claims = await sending.claim_due(
+                uow, sending.ClaimDue(now=self._clock(), limit=self._s.delivery_batch_size, lease=lease)
             )
         # The claim is committed: from here on no transaction is open while a message is sent.
         loop = asyncio.get_running_loop()
         last_start = loop.time() + lease.total_seconds() - self.send_budget_s
-        for i, claim in enumerate(claims):
+        chunk = self._s.delivery_chunk_size
+        for i in range(0, len(claims), chunk):
             if self._stopping.is_set() or loop.time() > last_start:
                 async with self._units() as uow:
-                    await use_cases.release_claims(uow, use_cases.ReleaseClaims(claims[i:]))
+                    await sending.release_claims(uow, sending.ReleaseClaims(claims[i:]))
                 log.info("deliveries given back untried", count=len(claims) - i)
                 break
-            await self._attempt(claim)
+            outcomes = await asyncio.gather(*(self._attempt(c) for c in claims[i : i + chunk]))
+            await self._record(outcomes)
         return len(claims)
 
-    async def _attempt(self, claim: Claim) -> None:
-        problem = claim.delivery.problem_with(claim.recipient)
-        if problem is None:
-            problem = await self._send(claim)
-        at = self._clock()
-        async with self._units() as uow:
-            if problem is None:
-                recorded = await use_cases.record_sent(uow, use_cases.RecordSent(claim, at))
-            else:
-                recorded = await use_cases.record_failure(
-                    uow, use_cases.RecordFailure(claim, problem, at, self.policy)
-                )
-        self._report(claim, recorded)
+    async def make_digests(self) -> int:
+        """Queue every digest due now; how many were made."""
+        made = 0
+        while True:
+            async with self._units() as uow:
+                result = await digests.make_digests(uow, digests.MakeDigests(now=self._clock()))
+            made += result.digests
+            if result.people < 500:
+                return made
 
-    async def _send(self, claim: Claim) -> Problem | None:
-        """Hand the message to the gateway; what went wrong, if anything."""
-        recipient = claim.recipient
-        # Delivery.problem_with checked both.
-        assert recipient is not None
-        assert recipient.email
-        d = claim.delivery
-        content = render(d.template, recipient.language, claim.message_params())
-        message = self._sender.build(d.id, recipient.name, recipient.email, content)
+    # --- one delivery ------------------------------------------------------------------------
+    async def _attempt(self, claim: Claim) -> sending.Outcome:
+        d, recipient = claim.delivery, claim.recipient
+        now = self._clock()
+        if recipient is not None:
+            d.fit_to(recipient)
+        problem = d.problem_with(recipient, sms_gateway=self._sms is not None)
+        if problem is not None or recipient is None:
+            return sending.Outcome(claim, now, problem)
+        if d.channel is Channel.SMS and recipient.quiet is not None:
+            until = recipient.quiet.until(now, recipient.timezone)
+            if until is not None:
+                return sending.Outcome(claim, now, held_until=until)
+        try:
+            content = self._render(claim)
+        except (KeyError, ValueError) as exc:
+            return sending.Outcome(
+                claim, now, Problem(f"cannot render: {type(exc).__name__}: {exc}", final=True)
+            )
+        address = (recipient.email if d.channel is Channel.EMAIL else recipient.phone) or ""
+        provider_id: str | None = None
         try:
             async with asyncio.timeout(self.send_budget_s):
-                await self._sender.send(message)
+                if d.channel is Channel.EMAIL:
+                    unsubscribe = (
+                        None
+                        if d.template == CONFIRMATION
+                        else self.links.unsubscribe_url(recipient.id, d.channel)
+                    )
+                    message = self._mailer.build(
+                        d.id, recipient.name, address, content, unsubscribe_url=unsubscribe
+                    )
+                    await self._mailer.send(message)
+                else:
+                    assert self._sms is not None  # problem_with checked it
+                    accepted = await self._sms.send(SmsMessage(d.id, address, content.sms))
+                    provider_id = accepted.provider_id
+        except SmsError as exc:
+            return sending.Outcome(claim, self._clock(), Problem(describe(exc, address), final=exc.final))
         except Exception as exc:  # SMTP errors, timeouts, refused connections alike
-            return Problem(describe(exc, recipient.email))
-        return None
+            return sending.Outcome(claim, self._clock(), Problem(describe(exc, address)))
+        return sending.Outcome(claim, self._clock(), provider_id=provider_id)
 
-    def _report(self, claim: Claim, recorded: bool) -> None:
-        d = claim.delivery
+    def _render(self, claim: Claim) -> messages.Rendered:
+        d, r = claim.delivery, claim.recipient
+        assert r is not None
+        links = messages.Links(
+            unsubscribe_url=self.links.unsubscribe_url(r.id, d.channel),
+            preferences_url=self.links.preferences_url(r.id),
+        )
+        if d.template == DIGEST:
+            items = [messages.DigestItem(i.template, i.params, i.at) for i in claim.items]
+            return messages.render_digest(r.language, name=r.name, period=d.params.get("period", "daily"),
+                                          items=items, links=links)  # fmt: skip
+        if d.template == CONFIRMATION:
+            sid = d.params.get("subscription_id")
+            url = self.links.confirm_url(r.id, UUID(sid) if sid else None)
+            return messages.render_confirmation(
+                r.language, name=r.name, what=d.params.get("what", ""), confirm_url=url
+            )
+        return messages.render(d.template, r.language, claim.message_params(), name=r.name, links=links)
+
+    async def _record(self, outcomes: Sequence[sending.Outcome]) -> None:
+        async with self._units() as uow:
+            recorded = await sending.record_outcomes(uow, sending.RecordOutcomes(outcomes, self.policy))
+        for o in outcomes:
+            self._report(o, o.claim.delivery.id in recorded)
+
+    def _report(self, outcome: sending.Outcome, recorded: bool) -> None:
+        d = outcome.claim.delivery
         if not recorded:
             log.warning("delivery claim ran out before its outcome was recorded", delivery_id=str(d.id))
             return
-        if d.status is DeliveryStatus.SENT:
+        if outcome.held_until is not None:
+            metrics.DELIVERIES.labels(d.channel.value, "held").inc()
+        elif d.status is DeliveryStatus.SENT:
             metrics.DELIVERIES.labels(d.channel.value, "sent").inc()
-            log.info("delivery sent", delivery_id=str(d.id), template=d.template)
         elif d.status is DeliveryStatus.FAILED:
             metrics.DELIVERIES.labels(d.channel.value, "failed").inc()
             log.error("delivery failed", delivery_id=str(d.id), attempts=d.attempts, error=d.last_error)
@@ -156,17 +231,26 @@ def describe(exc: BaseException, address: str) -> str:
 
 
 async def delivery_loop(runtime: Runtime) -> None:
-    """Background task: wake on NOTIFY from new deliveries, poll as a fallback."""
+    """Background task: wake on NOTIFY from new deliveries, poll as a fallback; make the digests
+    due every ``digest_poll_interval_s``."""
     settings = NotificationsSettings.of(runtime.settings)
-    worker = DeliveryWorker(runtime.uow, settings, Mailer(settings), stopping=runtime.stopping)
+    mailer = Mailer(settings)
+    sms = gateway_from(settings)
+    worker = DeliveryWorker(runtime.uow, settings, mailer, sms, stopping=runtime.stopping)
     wake = asyncio.Event()
     listener: asyncpg.Connection | None = None
+    loop = asyncio.get_running_loop()
+    next_digests = loop.time()
     while not runtime.stopping.is_set():
         try:
             if listener is None or listener.is_closed():
                 listener = await asyncpg.connect(settings.database_url)
                 await listener.add_listener("deliveries", lambda *_: wake.set())
             wake.clear()
+            if loop.time() >= next_digests:
+                next_digests = loop.time() + settings.digest_poll_interval_s
+                if made := await worker.make_digests():
+                    log.info("digests made", count=made)
             if await worker.run_once() >= settings.delivery_batch_size:
                 continue
         except Exception as exc:
@@ -177,6 +261,11 @@ async def delivery_loop(runtime: Runtime) -> None:
         )
         for p in pending:
             p.cancel()
+    with contextlib.suppress(Exception):
+        await mailer.aclose()
+    if sms is not None:
+        with contextlib.suppress(Exception):
+            await sms.aclose()
     if listener is not None:
         with contextlib.suppress(Exception):
             await listener.close()

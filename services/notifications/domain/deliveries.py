@@ -1,5 +1,4 @@
-"""The notifications service's rules, free of I/O: who a message goes to, and the life of one
-delivery.
+"""The life of one delivery, free of I/O.
 
 A :class:`Delivery` starts ``pending``; each attempt ends in one of three ways, each a method that
 changes the delivery and returns the events it causes:
@@ -20,7 +19,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.notifications.templates import TEMPLATES
+from services.notifications.domain.recipients import Recipient
+from services.notifications.messages import TEMPLATES
 from shared.errors import Invalid, RuleViolation
 from shared.events.base import Event
 from shared.events.notifications import Channel, DeliveryFailed, DeliverySent
@@ -30,28 +30,6 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-@dataclass(slots=True)
-class Recipient:
-    """A person the service may write to (learned from ``ContactRegistered``). Personal data: it
-    stays in this service; events and logs name recipients by ``id`` only."""
-
-    id: UUID
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    language: str = "en"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanContact:
-    """Who speaks for a plan (learned from ``PlanCreated``/``PlanSubmitted``)."""
-
-    plan_id: UUID
-    member_id: UUID
-    contact_id: UUID
-    title: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +44,18 @@ class Problem:
 RECIPIENT_UNKNOWN = Problem("recipient not known yet")
 #: The contact is known but cannot be e-mailed; a retry would not change that.
 NO_EMAIL_ADDRESS = Problem("recipient has no e-mail address", final=True)
+NO_PHONE_NUMBER = Problem("recipient has no phone number", final=True)
 NO_SMS_GATEWAY = Problem("no SMS gateway", final=True)
+OPTED_OUT = Problem("recipient opted out of this channel", final=True)
+RECIPIENT_ERASED = Problem("recipient erased", final=True)
+
+#: Messages the service makes itself, besides one per kind of event.
+DIGEST = "digest"
+CONFIRMATION = "subscription_confirm"
+
+
+def is_template(name: str) -> bool:
+    return name in TEMPLATES or name in (DIGEST, CONFIRMATION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +87,9 @@ class Delivery:
     next_attempt_at: datetime | None = None
     last_error: str | None = None
     sent_at: datetime | None = None
+    #: The gateway's id for the message (SMS), and the last status it reported.
+    provider_id: str | None = None
+    provider_status: str | None = None
 
     @classmethod
     def queue(
@@ -111,7 +103,7 @@ class Delivery:
         params: dict[str, str] | None = None,
     ) -> Delivery:
         """A new pending delivery, due at once. Queuing causes no event: only the outcome does."""
-        if template not in TEMPLATES:
+        if not is_template(template):
             raise Invalid("template", f"no template named {template!r}")
         if recipient_id is None and plan_id is None:
             raise RuleViolation(
@@ -128,24 +120,57 @@ class Delivery:
         )
 
     # --- before an attempt -------------------------------------------------------------------
-    def problem_with(self, recipient: Recipient | None) -> Problem | None:
+    def fit_to(self, recipient: Recipient) -> None:
+        """A message queued before its addressee was known goes by e-mail; a person who turns out
+        to have a phone and no e-mail address gets it by SMS instead of never."""
+        if self.channel is Channel.EMAIL and not recipient.email and recipient.phone:
+            self.channel = Channel.SMS
+
+    def problem_with(self, recipient: Recipient | None, *, sms_gateway: bool = True) -> Problem | None:
         """What stops sending to ``recipient`` (the resolved addressee) right now, if anything."""
         if recipient is None:
             return RECIPIENT_UNKNOWN
-        if self.channel is Channel.EMAIL and not recipient.email:
-            return NO_EMAIL_ADDRESS
-        if self.channel is Channel.SMS:
-            return NO_SMS_GATEWAY
+        if self.channel is Channel.EMAIL:
+            if not recipient.email:
+                return NO_EMAIL_ADDRESS
+            if recipient.email_opt_out_at is not None and self.template != CONFIRMATION:
+                return OPTED_OUT
+        else:
+            if not recipient.phone:
+                return NO_PHONE_NUMBER
+            if recipient.sms_opt_out_at is not None and self.template != CONFIRMATION:
+                return OPTED_OUT
+            if not sms_gateway:
+                return NO_SMS_GATEWAY
         return None
 
+    def hold_until(self, until: datetime) -> None:
+        """Not now (the person's quiet hours): due again at ``until``; no attempt is counted."""
+        self._still_pending()
+        self.next_attempt_at = until
+
     # --- outcomes of an attempt --------------------------------------------------------------
-    def sent(self, *, recipient_id: UUID, now: datetime) -> list[Event]:
+    def sent(self, *, recipient_id: UUID, now: datetime, provider_id: str | None = None) -> list[Event]:
         self._still_pending()
         self.attempts += 1
         self.status = DeliveryStatus.SENT
         self.sent_at = now
         self.last_error = None
+        self.provider_id = provider_id
         return [DeliverySent(recipient_id=recipient_id, sent_at=now, **self._event_fields())]
+
+    def gateway_reported(self, status: str, error: str | None, *, now: datetime) -> list[Event]:
+        """The SMS gateway's later word on a message it took: a message it could not deliver
+        after all is failed (and said so); other statuses are only recorded."""
+        self.provider_status = status
+        if status not in ("failed", "undelivered") or self.status is not DeliveryStatus.SENT:
+            return []
+        self.status = DeliveryStatus.FAILED
+        self.last_error = f"gateway reported {status}" + (f" ({error})" if error else "")
+        if self.recipient_id is None:
+            return []
+        return [DeliveryFailed(recipient_id=self.recipient_id, failed_at=now, reason=self.last_error,
+                               **self._event_fields())]  # fmt: skip
 
     def attempt_failed(
         self, problem: Problem, *, recipient_id: UUID | None, now: datetime, policy: RetryPolicy
@@ -192,8 +217,16 @@ class Claim:
     recipient_id: UUID | None
     recipient: Recipient | None
     plan_title: str | None
+    #: For a digest: the events it carries, oldest first.
+    items: list[DigestEntry] = field(default_factory=list)
 
     def message_params(self) -> dict[str, str]:
-        """The template's values; only meaningful when the recipient is known."""
-        name = self.recipient.name if self.recipient is not None else ""
-        return {**self.delivery.params, "name": name, "plan_title": self.plan_title or ""}
+        """The template's values (a delivery queued before issue 10 may lack the plan's title)."""
+        return {"plan_title": self.plan_title or "", **self.delivery.params}
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    template: str
+    params: dict[str, str]
+    at: datetime

@@ -1,0 +1,55 @@
+"""One digest per person and period, at their local morning.
+
+The digest's delivery id and cause are derived from the person and the period, and deliveries are
+unique per cause, template, channel and recipient: whatever crashes or restarts happen, and
+however many replicas run the timer, a period has at most one digest. The items it carries are
+marked in the same transaction, so an item goes out in exactly one digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from services.notifications.domain.deliveries import DIGEST, Delivery
+from services.notifications.domain.recipients import DigestMode, digest_period, next_digest_at
+from services.notifications.store import NotificationsUnitOfWork
+from shared.events.notifications import Channel
+
+_DIGESTS = UUID("9b0f1d3e-6a2c-4e8b-b7d5-3c1a9e2f4d60")
+
+
+@dataclass(frozen=True, slots=True)
+class MakeDigests:
+    now: datetime
+    limit: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DigestsMade:
+    people: int
+    digests: int
+
+
+async def make_digests(uow: NotificationsUnitOfWork, cmd: MakeDigests) -> DigestsMade:
+    """Queue the digests due now (up to ``limit`` people) and set each person's next one."""
+    due = await uow.recipients.due_for_digest(cmd.now, cmd.limit)
+    made = 0
+    for person in due:
+        assert person.next_digest_at is not None  # due_for_digest selects on it
+        mode = DigestMode.DAILY if person.digest is DigestMode.IMMEDIATE else person.digest
+        period = digest_period(mode, person.timezone, person.next_digest_at)
+        cause = uuid5(_DIGESTS, f"{person.id}/{mode.value}/{period}")
+        channel = Channel.EMAIL if person.email else Channel.SMS
+        digest = Delivery(
+            id=uuid5(cause, channel.value), cause_event_id=cause, template=DIGEST, channel=channel,
+            recipient_id=person.id, plan_id=None, params={"period": mode.value, "period_name": period},
+        )  # fmt: skip
+        if await uow.deliveries.close_digest(person.id, digest):
+            made += 1
+        # Someone who went back to immediate messages had what was held flushed: no next one.
+        immediate = person.digest is DigestMode.IMMEDIATE
+        person.next_digest_at = None if immediate else next_digest_at(person.digest, person.timezone, cmd.now)
+        await uow.recipients.save(person)
+    return DigestsMade(len(due), made)
