@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.consultation.api import settings_of
+from services.consultation.domain.contacts import ContactRequest
 from services.consultation.domain.inputs import Anchor, Input, Text
 from services.consultation.queries import inputs as input_queries
 from services.consultation.schemas import CommentIn, FlagIn, HideIn, InputIn, RestoreIn
@@ -43,6 +44,7 @@ def _post(
     who: Principal, round_id: UUID, body: InputIn, kind: InputKind, settings: ConsultationSettings
 ) -> inputs.PostInput:
     anchor = body.anchor
+    notify = body.notify
     return inputs.PostInput(
         who=who,
         round_id=round_id,
@@ -62,6 +64,7 @@ def _post(
         max_chars=settings.input_max_chars,
         anchor=Anchor(anchor.type, anchor.commitment_id, anchor.section, anchor.quote) if anchor else None,
         parent_id=body.parent_id if isinstance(body, CommentIn) else None,
+        notify=ContactRequest(notify.name, notify.email, notify.phone, notify.language) if notify else None,
     )
 
 
@@ -84,7 +87,8 @@ def _created(item: Input) -> Response:
 )
 async def submit(round_id: UUID, body: InputIn, rt: RT, who: Author) -> Response:
     """An idea for the plan. 409 when the round is not open or the same text was already posted
-    by you; 429 with ``Retry-After`` when posting too fast."""
+    by you; 429 with ``Retry-After`` when posting too fast. With ``notify``, the author is told
+    of the reasoned response (422 naming ``notify.*`` when the contact is not usable)."""
     cmd = _post(who, round_id, body, InputKind.SUBMISSION, settings_of(rt))
     uow: ConsultationUnitOfWork
     async with rt.uow() as uow:

@@ -1,4 +1,5 @@
-"""The consultation service's reactions to the plans service's events, by event type.
+"""The consultation service's reactions to the plans service's events and to erasure requests, by
+event type.
 
 All events of a plan share its partition, so they arrive in order; each use case is still safe
 to run again for an event replayed from the dead-letter topic."""
@@ -8,9 +9,10 @@ from __future__ import annotations
 from services.consultation.domain.rounds import CommitmentSpace
 from services.consultation.settings import ConsultationSettings
 from services.consultation.store import ConsultationUnitOfWork
-from services.consultation.use_cases import co_creation
+from services.consultation.use_cases import co_creation, contacts
 from shared.events.envelope import Received
 from shared.events.plans import CommitmentAdded, PlanCreated, PlanSubmitted
+from shared.events.privacy import ErasureRequested
 from shared.reactions import Reactions
 
 
@@ -43,6 +45,14 @@ def reactions(settings: ConsultationSettings) -> Reactions[ConsultationUnitOfWor
                 event.submitted_at,
                 settings.participation_min_cell,
             ),
+        )
+
+    @on.on(ErasureRequested)
+    async def on_erasure_requested(uow: ConsultationUnitOfWork, event: ErasureRequested, _: Received) -> None:
+        """A person asked to be forgotten: their contacts left with inputs are deleted and
+        tombstoned on the private topic (the inputs themselves stay, as public record)."""
+        await contacts.erase_contacts(
+            uow, contacts.EraseContacts(event.erasure_id, event.email_sha256, event.phone_sha256)
         )
 
     return on

@@ -95,6 +95,20 @@ class AnchorIn(_In):
     quote: Annotated[Safe | None, Field(max_length=500)] = None
 
 
+class NotifyIn(_In):
+    """How the author wants to hear of the government's reasoned response to this input: an
+    e-mail address, an international phone number (``+216 71 123 456``), or both. Checked by
+    the use case (422 naming ``notify.email``, ``notify.phone`` or ``notify.language``), kept
+    apart from the input, never shown by any read API nor put in a public event."""
+
+    #: How to address the author; defaults to ``display_name``, else none.
+    name: Annotated[Safe | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    phone: Annotated[str | None, Field(max_length=40)] = None
+    #: ``ar``, ``en``, ``fr`` or ``es``; defaults to the input's language when it is one of them.
+    language: Annotated[str | None, Field(max_length=16)] = None
+
+
 class InputIn(_In):
     """A submission (an idea) or a comment. The author's profile is optional and self-declared;
     it feeds only the participation statistics and is never shown next to the text."""
@@ -115,6 +129,8 @@ class InputIn(_In):
     #: list, never free text, since it is published in the participation statistics.
     region: Annotated[str | None, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")] = None
     gender: Gender | None = None
+    #: Optional: be told (by e-mail or SMS) when the government answers this input.
+    notify: NotifyIn | None = None
 
 
 class CommentIn(InputIn):

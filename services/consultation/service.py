@@ -25,5 +25,7 @@ SPEC = ServiceSpec(
     background=[timer_loop],
     reactions=lambda rt: reactions(ConsultationSettings.of(rt.settings)),
     uow=PgConsultationUnitOfWork,
-    produces=[TopicSpec(topics.CONSULTATION)],
+    # The private contacts topic is compacted: erasing an author is a tombstone on its input's key.
+    # ErasureRequested's topic is created with the consumer's topics (Runtime.start).
+    produces=[TopicSpec(topics.CONSULTATION), TopicSpec(topics.CONSULTATION_CONTACTS, compacted=True)],
 )

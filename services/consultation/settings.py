@@ -21,6 +21,10 @@ class ConsultationSettings(ServiceSettings):
     #: Days of notice before a round opens; less is allowed but recorded as short notice.
     notice_days_required: int = Field(default=14, ge=0)
 
+    #: An open round is announced as closing soon (``ConsultationClosingSoon``, once per round)
+    #: when it closes within this many days, so that people who follow it can still take part.
+    closing_soon_days: int = Field(default=2, ge=1, le=60)
+
     # --- inputs and abuse control -------------------------------------------------------------
     #: Inputs one person may post per window (submissions and comments together); then 429.
     rate_limit_inputs: int = Field(default=10, ge=1)

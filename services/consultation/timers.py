@@ -1,5 +1,6 @@
-"""Timers of the consultation service: rounds open and close at their set times, and a forum
-that has not met for six months is reported (``ForumMeetingOverdue``).
+"""Timers of the consultation service: rounds open and close at their set times, an open round
+is announced once when it closes within ``closing_soon_days`` (``ConsultationClosingSoon``), and a
+forum that has not met for six months is reported (``ForumMeetingOverdue``).
 
 Everything a timer does is a use case whose change is committed with its event, so restarts,
 crashes and two runners at once never open, close or report anything twice; the timers keep no
@@ -11,7 +12,7 @@ most ``timers_interval_s``, and wakes at once when a round is scheduled (NOTIFY)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
@@ -28,9 +29,11 @@ if TYPE_CHECKING:
     from shared.runtime import Runtime
 
 TIMER_ACTIONS = Counter(
-    "sharaka_consultation_timer_actions_total", "Rounds opened/closed and forum gaps reported", ["action"]
+    "sharaka_consultation_timer_actions_total",
+    "Rounds opened/closed/announced as closing soon and forum gaps reported",
+    ["action"],
 )
-for _action in ("round_opened", "round_closed", "forum_meeting_overdue"):
+for _action in ("round_opened", "round_closed", "closing_soon", "forum_meeting_overdue"):
     TIMER_ACTIONS.labels(action=_action)
 
 
@@ -44,6 +47,13 @@ async def close_due(rt: Runtime, limit: int, min_cell: int) -> int:
     uow: ConsultationUnitOfWork
     async with rt.uow() as uow:
         return await rounds.close_due_rounds(uow, rounds.CloseDueRounds(limit, min_cell))
+
+
+async def announce_closing_soon(rt: Runtime, limit: int, days: int, now: datetime | None = None) -> int:
+    """One batch of ``ConsultationClosingSoon``; ``now`` overrides the clock (tests)."""
+    uow: ConsultationUnitOfWork
+    async with rt.uow() as uow:
+        return await rounds.announce_closing_soon(uow, rounds.AnnounceClosingSoon(limit, days, now))
 
 
 async def emit_forum_overdue(
@@ -82,13 +92,19 @@ async def run_timers(
     should_continue: Callable[[], bool] = lambda: True,
 ) -> dict[str, int]:
     """One pass: open due rounds, then close due rounds (a round whose whole window passed while
-    the service was down opens and closes in the same pass), then the forum check."""
-    counts = {"round_opened": 0, "round_closed": 0, "forum_meeting_overdue": 0}
+    the service was down opens and closes in the same pass), then announce the rounds closing
+    soon (after closing, so a round already over is closed, not announced), then the forum
+    check."""
+    counts = {"round_opened": 0, "round_closed": 0, "closing_soon": 0, "forum_meeting_overdue": 0}
     steps: tuple[tuple[str, Callable[[], Awaitable[int]]], ...] = (
         ("round_opened", lambda: open_due(rt, settings.timers_batch_size)),
         (
             "round_closed",
             lambda: close_due(rt, settings.timers_batch_size, settings.participation_min_cell),
+        ),
+        (
+            "closing_soon",
+            lambda: announce_closing_soon(rt, settings.timers_batch_size, settings.closing_soon_days),
         ),
     )
     for action, step in steps:
@@ -110,7 +126,7 @@ def timer_runner(rt: Runtime, settings: ConsultationSettings) -> LeaderRunner:
         return await run_timers(rt, settings, should_continue=should_continue)
 
     async def next_wait() -> float | None:
-        return await seconds_until_next_due(rt.pool)
+        return await seconds_until_next_due(rt.pool, timedelta(days=settings.closing_soon_days))
 
     return LeaderRunner(
         job="consultation-timers",

@@ -4,7 +4,8 @@ The repositories share one :class:`Tables` (what the database holds); a savepoin
 restores it in place, so every repository keeps seeing the same tables. Loads return copies, as
 rows read from Postgres are: an aggregate changed but not saved leaves the tables alone.
 
-Two things the Postgres repositories do in SQL are kept simple here on purpose: a person's rate
+Tombstones queued with ``forget`` are collected in ``uow.forgotten`` as (topic, key), beside the
+events. Two things the Postgres repositories do in SQL are kept simple here on purpose: a person's rate
 window never runs out (tests set ``tables.counts`` to put someone at the limit; the window itself
 is tested against Postgres), and the participation figures count inputs only.
 """
@@ -19,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from services.consultation.domain.contacts import AuthorContact
 from services.consultation.domain.forum import Forum, Gap, Meeting, Seat, forum_meeting_due
 from services.consultation.domain.inputs import Anchor, Counted, Input, LogEntry, ModeratedInput, Target
 from services.consultation.domain.reports import breakdown
@@ -27,6 +29,7 @@ from services.consultation.domain.rounds import CoCreationSpace, CommitmentSpace
 from services.consultation.store.rounds import Lock
 from shared.events.base import Event
 from shared.events.consultation import ParticipationReported, RoundState
+from shared.events.privacy import digest
 from tests.fakes.uow import FakeUnitOfWork
 
 
@@ -50,6 +53,9 @@ class Tables:
     seats: dict[UUID, Seat] = field(default_factory=dict)
     meetings: list[Meeting] = field(default_factory=list)
     emissions: set[tuple[str, str]] = field(default_factory=set)
+    author_contacts: dict[UUID, AuthorContact] = field(default_factory=dict)
+    #: erasure id → contacts erased (the audit row).
+    erasures: dict[UUID, int] = field(default_factory=dict)
     #: NOTIFYs sent to wake the timers.
     wake_ups: int = 0
 
@@ -111,6 +117,22 @@ class FakeRounds(_Repo):
         open_ = (RoundState.SCHEDULED, RoundState.OPEN)
         found = [r for r in self.t.rounds.values() if r.plan_id == plan_id and r.state in open_]
         return copy.deepcopy(sorted(found, key=lambda r: r.opens_at))
+
+    async def closing_soon(self, now: datetime, within: timedelta, limit: int) -> list[Round]:
+        found = sorted(
+            (
+                r
+                for r in self.t.rounds.values()
+                if r.state is RoundState.OPEN
+                and r.closing_soon_at is None
+                and now < r.closes_at <= now + within
+            ),
+            key=lambda r: r.closes_at,
+        )
+        return copy.deepcopy(found[:limit])
+
+    async def save_closing_soon(self, rnd: Round) -> None:
+        self.t.rounds[rnd.id].closing_soon_at = rnd.closing_soon_at
 
     async def input_counts(self, round_id: UUID) -> tuple[int, int]:
         kinds = [i.kind.value for i in self.t.inputs.values() if i.round_id == round_id]
@@ -280,6 +302,43 @@ class FakeEmissions(_Repo):
         return new
 
 
+class FakeAuthorContacts(_Repo):
+    def __init__(self, tables: Tables, uow: FakeConsultationUnitOfWork) -> None:
+        super().__init__(tables)
+        self._uow = uow
+
+    async def add_with_event(self, contact: AuthorContact, event: Event) -> None:
+        assert contact.input_id in self.t.inputs, "the contact's input is stored first (foreign key)"
+        assert contact.input_id not in self.t.author_contacts, "one contact per input (primary key)"
+        self.t.author_contacts[contact.input_id] = contact
+        self._uow.events.append(event)  # the outbox row, written with the contact
+
+    async def erase(self, email_sha256: str | None, phone_sha256: str | None) -> list[UUID]:
+        # The SQL digest of the stored value, in Python: the same normalisation as the request's.
+        def matches(c: AuthorContact) -> bool:
+            d = c.details
+            return bool(
+                (email_sha256 and d.email and digest(d.email) == email_sha256)
+                or (phone_sha256 and d.phone and digest(d.phone) == phone_sha256)
+            )
+
+        gone = sorted(i for i, c in self.t.author_contacts.items() if matches(c))
+        for input_id in gone:
+            del self.t.author_contacts[input_id]
+        return gone
+
+
+class FakeErasures(_Repo):
+    async def claim(self, erasure_id: UUID, at: datetime) -> bool:
+        if erasure_id in self.t.erasures:
+            return False
+        self.t.erasures[erasure_id] = 0
+        return True
+
+    async def record(self, erasure_id: UUID, contacts_erased: int) -> None:
+        self.t.erasures[erasure_id] = contacts_erased
+
+
 class FakeConsultationUnitOfWork(FakeUnitOfWork):
     service = "consultation"
 
@@ -296,14 +355,22 @@ class FakeConsultationUnitOfWork(FakeUnitOfWork):
         self.reports = FakeReports(t)
         self.forums = FakeForums(t)
         self.emissions = FakeEmissions(t)
+        self.author_contacts = FakeAuthorContacts(t, self)
+        self.erasures = FakeErasures(t)
+        #: Tombstones queued with :meth:`forget`: (topic, key), in order.
+        self.forgotten: list[tuple[str, str]] = []
+
+    def forget(self, topic: str, key: str) -> None:
+        self.forgotten.append((topic, key))
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         saved = copy.deepcopy(vars(self.tables))
-        mark = len(self.events)
+        mark, forgotten = len(self.events), len(self.forgotten)
         try:
             yield
         except BaseException:
             vars(self.tables).update(saved)
             del self.events[mark:]
+            del self.forgotten[forgotten:]
             raise

@@ -6,12 +6,15 @@
   takes input.
 * Notice is the time between announcing a round and opening it; less than ``required_days`` (two
   weeks) is allowed but recorded as short notice.
+* An open round is announced as closing soon once, when at most ``closing_soon_days`` are left
+  and while it still takes input.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
 
 from services.consultation.domain.common import check_not_future
@@ -21,6 +24,7 @@ from shared.events.consultation import (
     CoCreationClosed,
     CoCreationOpened,
     ConsultationClosed,
+    ConsultationClosingSoon,
     ConsultationOpened,
     ConsultationScheduled,
     OfflineEventRecorded,
@@ -61,6 +65,12 @@ def notice(scheduled_at: datetime, opens_at: datetime, required_days: int) -> No
     """How much warning participants got. Opening at once (or in the past) is zero notice."""
     seconds = max(0.0, (opens_at - scheduled_at).total_seconds())
     return Notice(round(seconds / 86400, 3), required_days)
+
+
+def days_left(left: timedelta) -> int:
+    """Whole days left, counted up: 47 hours is "2 days", an hour is "1 day" (never 0 for a round
+    that still takes input; ``closes_at`` in the event gives the exact time)."""
+    return max(1, math.ceil(left / timedelta(days=1)))
 
 
 def check_schedule(opens_at: datetime, closes_at: datetime, now: datetime) -> None:
@@ -146,6 +156,8 @@ class Round:
     closed_at: datetime | None = None
     close_reason: str | None = None
     created_by: str = ""
+    #: When the round was announced as closing soon (it is announced once).
+    closing_soon_at: datetime | None = None
 
     @classmethod
     def schedule(
@@ -197,6 +209,28 @@ class Round:
                 kind=self.kind,
                 opened_at=now,
                 closes_at=self.closes_at,
+            )
+        ]
+
+    def closing_soon(self, now: datetime, within: timedelta) -> list[Event]:
+        """Announce, once, that the round closes within ``within`` (so that people who follow it
+        can still take part). Nothing for a round that is not open, or whose time is already up
+        (it is closing, not closing soon), or that was announced before."""
+        left = self.closes_at - now
+        if self.state is not RoundState.OPEN or self.closing_soon_at is not None:
+            return []
+        if left <= timedelta(0) or left > within:
+            return []
+        self.closing_soon_at = now
+        return [
+            ConsultationClosingSoon(
+                round_id=self.id,
+                plan_id=self.plan_id,
+                member_id=self.member_id,
+                title=self.title,
+                closes_at=self.closes_at,
+                days_left=days_left(left),
+                detected_at=now,
             )
         ]
 

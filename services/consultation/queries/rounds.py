@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from services.consultation.queries import Conn
@@ -56,11 +56,15 @@ async def offline_events(conn: Conn, round_id: UUID) -> list[Row]:
     return [dict(r) for r in rows]
 
 
-async def seconds_until_next_due(conn: Conn) -> float | None:
-    """Until the next round is due to open or close; None when none is."""
+async def seconds_until_next_due(conn: Conn, closing_soon: timedelta) -> float | None:
+    """Until the next round is due to open, to close or to be announced as closing within
+    ``closing_soon``; None when none is."""
     due: datetime | None = await conn.fetchval(
         """SELECT least((SELECT min(opens_at) FROM rounds WHERE state = 'scheduled'),
-                        (SELECT min(closes_at) FROM rounds WHERE state = 'open'))"""
+                        (SELECT min(closes_at) FROM rounds WHERE state = 'open'),
+                        (SELECT min(closes_at) - $1::interval FROM rounds
+                         WHERE state = 'open' AND closing_soon_at IS NULL))""",
+        closing_soon,
     )
     if due is None:
         return None

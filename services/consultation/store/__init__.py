@@ -4,7 +4,7 @@
 is the Postgres one (the runtime builds it for HTTP requests, reactions and timers); unit tests use
 an in-memory one (``tests/fakes/consultation.py``). Each repository's interface and its Postgres
 class sit together in the module of its part: :mod:`.forum`, :mod:`.rounds`, :mod:`.inputs`,
-:mod:`.responses`.
+:mod:`.responses`, :mod:`.contacts`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from services.consultation.store.contacts import AuthorContacts, Erasures, PgAuthorContacts, PgErasures
 from services.consultation.store.forum import Emissions, Forums, PgEmissions, PgForums
 from services.consultation.store.inputs import Inputs, Participants, PgInputs, PgParticipants
 from services.consultation.store.responses import (
@@ -68,6 +69,15 @@ class ConsultationUnitOfWork(EventSink, Protocol):
     @property
     def emissions(self) -> Emissions: ...
 
+    @property
+    def author_contacts(self) -> AuthorContacts: ...
+
+    @property
+    def erasures(self) -> Erasures: ...
+
+    def forget(self, topic: str, key: str) -> None:
+        """Queue a tombstone for ``key`` on a compacted topic (with the transaction's events)."""
+
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: when its block fails, its changes and events are undone."""
         ...
@@ -85,6 +95,8 @@ class PgConsultationUnitOfWork(UnitOfWork):
     reports: PgReports = field(init=False)
     forums: PgForums = field(init=False)
     emissions: PgEmissions = field(init=False)
+    author_contacts: PgAuthorContacts = field(init=False)
+    erasures: PgErasures = field(init=False)
 
     def __post_init__(self) -> None:
         self.spaces = PgSpaces(self)
@@ -97,3 +109,5 @@ class PgConsultationUnitOfWork(UnitOfWork):
         self.reports = PgReports(self)
         self.forums = PgForums(self)
         self.emissions = PgEmissions(self)
+        self.author_contacts = PgAuthorContacts(self)
+        self.erasures = PgErasures(self)

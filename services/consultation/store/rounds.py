@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
@@ -55,6 +55,15 @@ class Rounds(Protocol):
     async def to_close_for_plan(self, plan_id: UUID) -> list[Round]:
         """Locked: the plan's rounds still scheduled or open, by opening time."""
         ...
+
+    async def closing_soon(self, now: datetime, within: timedelta, limit: int) -> list[Round]:
+        """Locked, soonest closing first: open rounds not announced yet that close after ``now``
+        and at most ``within`` after it. Rounds another transaction is changing are skipped (the
+        next pass finds them); inputs being posted do not hold them up."""
+        ...
+
+    async def save_closing_soon(self, rnd: Round) -> None:
+        """Store when the round was announced as closing soon."""
 
     async def input_counts(self, round_id: UUID) -> tuple[int, int]:
         """(submissions, comments) the round took."""
@@ -175,6 +184,25 @@ class PgRounds:
             plan_id,
         )
         return [_round(r) for r in rows]
+
+    async def closing_soon(self, now: datetime, within: timedelta, limit: int) -> list[Round]:
+        # FOR NO KEY UPDATE: an input holds the round FOR KEY SHARE, which this does not wait
+        # for; closing (FOR UPDATE) and another announcer do conflict with it.
+        rows = await self._conn.fetch(
+            f"""SELECT {ROUND_COLUMNS} FROM rounds
+                WHERE state = 'open' AND closing_soon_at IS NULL AND closes_at > $1
+                  AND closes_at <= $1 + $2::interval
+                ORDER BY closes_at LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED""",  # noqa: S608 (constant SQL fragments; values are parameters)
+            now,
+            within,
+            limit,
+        )
+        return [_round(r) for r in rows]  # none announced yet: ``closing_soon_at`` is None
+
+    async def save_closing_soon(self, rnd: Round) -> None:
+        await self._conn.execute(
+            "UPDATE rounds SET closing_soon_at = $2 WHERE id = $1", rnd.id, rnd.closing_soon_at
+        )
 
     async def input_counts(self, round_id: UUID) -> tuple[int, int]:
         row = await self._conn.fetchrow(

@@ -2,7 +2,8 @@
 
 Posting is the service's hot path: four round trips on the common path (BEGIN, the round with
 its author counted in their window, the input with its outbox row, COMMIT); a reply or an explicit
-commitment anchor adds a lookup, a duplicate one more to name the first copy."""
+commitment anchor adds a lookup, a duplicate one more to name the first copy, and a contact left to
+hear of the response (``notify``) one insert (the contact with its private event's outbox row)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from services.consultation.domain.common import MODERATING_ROLES, Actor
+from services.consultation.domain.contacts import AuthorContact, ContactRequest
 from services.consultation.domain.inputs import (
     Anchor,
     Input,
@@ -46,14 +48,22 @@ class PostInput:
     max_chars: int
     anchor: Anchor | None = None
     parent_id: UUID | None = None
+    #: How the author wants to hear of the reasoned response, if at all.
+    notify: ContactRequest | None = None
 
 
 async def post_input(uow: ConsultationUnitOfWork, cmd: PostInput) -> Input:
-    """Post a submission or a comment. Refusals, in order: oversize text (422), unknown round
-    (404), a round that takes no input (409 ``round_not_open``), an unknown parent or anchor
-    commitment (422), too many inputs in the window (429; staff and the plan's own government are
-    not limited), the same text twice (409 ``duplicate_text``)."""
+    """Post a submission or a comment. Refusals, in order: oversize text or an unusable contact
+    to notify (422), unknown round (404), a round that takes no input (409 ``round_not_open``),
+    an unknown parent or anchor commitment (422), too many inputs in the window (429; staff and
+    the plan's own government are not limited), the same text twice (409 ``duplicate_text``).
+
+    A contact to notify is stored with the input and published on the private contacts topic
+    only (:class:`AuthorContactRegistered`), in the same transaction."""
     check_length(cmd.text.body, cmd.max_chars)
+    details = None
+    if cmd.notify is not None:  # checked before anything is read or counted
+        details = cmd.notify.checked(display_name=cmd.text.display_name, input_language=cmd.text.language)
     now = datetime.now(UTC)
     target = await uow.inputs.target(cmd.round_id, cmd.who.subject, now, cmd.limit.window)
     if target is None:
@@ -82,6 +92,9 @@ async def post_input(uow: ConsultationUnitOfWork, cmd: PostInput) -> Input:
     )
     if await uow.inputs.add_with_event(item, event) is None:
         raise duplicate_text(await uow.inputs.first_copy(item))
+    if details is not None:
+        contact = AuthorContact(item.id, item.round_id, item.plan_id, details, now)
+        await uow.author_contacts.add_with_event(contact, contact.event())
     return item
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from services.consultation.domain.common import Actor, check_acts_for
@@ -140,6 +140,34 @@ async def close_due_rounds(uow: ConsultationUnitOfWork, cmd: CloseDueRounds) -> 
 
     rounds = await uow.rounds.due(RoundState.OPEN, cmd.limit, datetime.now(UTC))
     return await _each(uow, rounds, close_one)
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceClosingSoon:
+    limit: int
+    #: Announce rounds that close within this many days.
+    days: int
+    #: The clock (tests and "what would be announced then?"); now when None.
+    now: datetime | None = None
+
+
+async def announce_closing_soon(uow: ConsultationUnitOfWork, cmd: AnnounceClosingSoon) -> int:
+    """Publish ``ConsultationClosingSoon`` for open rounds that close within ``cmd.days`` days and
+    were not announced yet; returns how many were announced. The round's ``closing_soon_at`` is
+    set with the event, so it is announced once across restarts and runners. A round that closes
+    before a pass could announce it (a short window, the service down) is not announced late."""
+    now = cmd.now or datetime.now(UTC)
+    within = timedelta(days=cmd.days)
+
+    async def announce(rnd: Round) -> None:
+        events = rnd.closing_soon(now, within)
+        if events:
+            await uow.rounds.save_closing_soon(rnd)
+        for event in events:
+            uow.publish(event)
+
+    rounds = await uow.rounds.closing_soon(now, within, cmd.limit)
+    return await _each(uow, rounds, announce)
 
 
 async def _each(uow: ConsultationUnitOfWork, rounds: list[Round], act: _Act) -> int:
