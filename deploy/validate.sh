@@ -219,11 +219,18 @@ def seconds(value) -> float:
 t = runpy.run_path(str(root / "shared" / "events" / "topics.py"))
 PUBLIC = set(t["PUBLIC"])
 CONTACTS = t["PLANS_CONTACTS"]
+CONSULTATION_CONTACTS = t["CONSULTATION_CONTACTS"]
+ERASURES = t["ERASURES"]
+#: Private compacted topics of contact details: only notifications reads them.
+PRIVATE_CONTACTS = {CONTACTS, CONSULTATION_CONTACTS}
 DLQ = {s: t["dead_letter_topic"](s) for s in CONSUMERS}
 OWN = {"plans": t["PLANS"], "consultation": t["CONSULTATION"], "irm": t["IRM"],
        "notifications": t["NOTIFICATIONS"]}
-READS = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"]}, "irm": {t["PLANS"]},
-         "notifications": {t["PLANS"], t["IRM"], t["CONSULTATION"], CONTACTS}}
+READS = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"], ERASURES}, "irm": {t["PLANS"]},
+         "notifications": {t["PLANS"], t["IRM"], t["CONSULTATION"], CONTACTS, CONSULTATION_CONTACTS, ERASURES}}
+#: Topics a service writes besides its own public topic and its dead-letter topic.
+WRITES = {"plans": {CONTACTS}, "consultation": {CONSULTATION_CONTACTS}, "irm": set(),
+          "notifications": {ERASURES}}
 
 # --- compose ----------------------------------------------------------------------------------------
 compose = json.loads((work / "compose.json").read_text())
@@ -375,7 +382,7 @@ for overlay in ("base", "dev", "production"):
 
     topics = {d["spec"].get("topicName", d["metadata"]["name"]): d["spec"]
               for d in docs if d["kind"] == "KafkaTopic"}
-    expected = PUBLIC | {CONTACTS} | set(DLQ.values())
+    expected = PUBLIC | PRIVATE_CONTACTS | {ERASURES} | set(DLQ.values())
     if set(topics) != expected:
         err(f"{overlay}: KafkaTopics {sorted(topics)} != expected {sorted(expected)}")
     for name, spec in topics.items():
@@ -393,8 +400,12 @@ for overlay in ("base", "dev", "production"):
             ret = int(cfg.get("retention.ms", 7 * 86400000))
             if ret != -1 and ret < 365 * 86400000:
                 err(f"{overlay} topic {name}: public topics are replayed, keep them >= 1 year")
-        if name == CONTACTS and cfg.get("cleanup.policy") != "compact":
+        if name in PRIVATE_CONTACTS and cfg.get("cleanup.policy") != "compact":
             err(f"{overlay} topic {name}: must be compacted")
+        if name == CONSULTATION_CONTACTS and int(cfg.get("delete.retention.ms", 86400000)) < 7 * 86400000:
+            err(f"{overlay} topic {name}: tombstones must be kept at least 7 days (delete.retention.ms)")
+        if name == ERASURES and int(cfg.get("retention.ms", 0)) != 7 * 86400000:
+            err(f"{overlay} topic {name}: erasure requests are kept 7 days")
         if name in DLQ.values() and int(cfg.get("retention.ms", 0)) != 30 * 86400000:
             err(f"{overlay} topic {name}: dead-letter retention must be 30 days")
 
@@ -412,20 +423,21 @@ for overlay in ("base", "dev", "production"):
                 err(f"{overlay} sharaka-{s}: only literal allow ACLs expected"); continue
             got.setdefault((r["type"], r["name"]), set()).update(a["operations"])
         want: dict[tuple[str, str], set[str]] = {("topic", OWN[s]): {"Describe", "Write"}}
-        if s == "plans":
-            want[("topic", CONTACTS)] = {"Describe", "Write"}
+        for topic in WRITES[s]:
+            want[("topic", topic)] = {"Describe", "Write"}
         if s in DLQ:
             want[("topic", DLQ[s])] = {"Describe", "Write"}
             want[("group", f"sharaka-{s}")] = {"Describe", "Read"}
         for topic in READS[s]:
-            want[("topic", topic)] = {"Describe", "Read"}
+            want.setdefault(("topic", topic), set()).update({"Describe", "Read"})
         if got != want:
             err(f"{overlay} sharaka-{s} ACLs:\n    got  {sorted((k, sorted(v)) for k, v in got.items())}"
                 f"\n    want {sorted((k, sorted(v)) for k, v in want.items())}")
-    readers = [u for u, spec in users.items() for a in spec.get("authorization", {}).get("acls", [])
-               if a["resource"]["name"] == CONTACTS and "Read" in a["operations"]]
-    if readers != ["sharaka-notifications"]:
-        err(f"{overlay}: only sharaka-notifications may read {CONTACTS}, found {readers}")
+    for private in sorted(PRIVATE_CONTACTS):
+        readers = [u for u, spec in users.items() for a in spec.get("authorization", {}).get("acls", [])
+                   if a["resource"]["name"] == private and "Read" in a["operations"]]
+        if readers != ["sharaka-notifications"]:
+            err(f"{overlay}: only sharaka-notifications may read {private}, found {readers}")
 
 if warnings:
     print("warning: set in the manifests but not read by the code yet: "
