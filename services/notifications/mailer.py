@@ -57,7 +57,6 @@ class Mailer:
         msg["To"] = formataddr((to_name, to_email))
         msg["Subject"] = content.subject
         msg["Message-ID"] = message_id(delivery_id)
-        msg["Content-Language"] = content.language
         msg["X-Sharaka-Delivery"] = str(delivery_id)
         if unsubscribe_url:
             # RFC 8058: a mail client may unsubscribe with one POST, no page to visit.
@@ -65,6 +64,8 @@ class Mailer:
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg.set_content(content.text)
         msg.add_alternative(content.html, subtype="html")
+        # After the parts exist: making a message multipart moves Content-* headers into its first part.
+        msg["Content-Language"] = content.language
         return msg
 
     async def send(self, message: EmailMessage) -> None:

@@ -30,7 +30,7 @@ class NotificationsSettings(ServiceSettings):
     #: The public consultation API, for links to a round's reasoned responses in messages.
     consultation_url: str = "http://127.0.0.1:8002"
     #: Signs the links in messages (unsubscribe, confirm) so they work without signing in.
-    link_secret: SecretStr = SecretStr("dev-only-link-secret-change-me")
+    link_secret: SecretStr = SecretStr("dev-only-link-secret-change-me-before-use")
     #: How long a confirmation link stays valid.
     confirm_link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
 

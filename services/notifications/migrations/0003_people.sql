@@ -120,3 +120,12 @@ CREATE TABLE erasures (
     recipients_erased  integer NOT NULL,
     at                 timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+
+-- A gateway's delivery report can arrive before the worker has recorded the message as sent (and
+-- so before the delivery knows the gateway's id): it waits here and is applied when it does.
+CREATE TABLE gateway_reports (
+    provider_id text PRIMARY KEY,
+    status      text NOT NULL,
+    error       text,
+    at          timestamptz NOT NULL
+);

@@ -127,6 +127,12 @@ class Deliveries(Protocol):
 
     async def by_provider_id(self, provider_id: str) -> Delivery | None: ...
 
+    async def hold_report(self, provider_id: str, status: str, error: str | None, at: datetime) -> None:
+        """Keep a gateway report that came before the delivery was recorded as sent."""
+
+    async def take_reports(self, provider_ids: Sequence[str]) -> list[tuple[str, str, str | None, datetime]]:
+        """The held reports for these ids (removed from the holding table)."""
+
     async def save(self, delivery: Delivery) -> None:
         """Record a settled delivery's later state (a gateway's status callback)."""
 

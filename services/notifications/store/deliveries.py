@@ -156,6 +156,24 @@ class PgDeliveries:
         )
         return _delivery(row) if row else None
 
+    async def hold_report(self, provider_id: str, status: str, error: str | None, at: datetime) -> None:
+        await self._conn.execute(
+            """INSERT INTO gateway_reports (provider_id, status, error, at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (provider_id) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error,
+                   at = EXCLUDED.at WHERE gateway_reports.at <= EXCLUDED.at""",
+            provider_id, status, error, at,
+        )  # fmt: skip
+
+    async def take_reports(self, provider_ids: Sequence[str]) -> list[tuple[str, str, str | None, datetime]]:
+        if not provider_ids:
+            return []
+        rows = await self._conn.fetch(
+            """DELETE FROM gateway_reports WHERE provider_id = ANY($1::text[])
+               RETURNING provider_id, status, error, at""",
+            list(provider_ids),
+        )
+        return [(r["provider_id"], r["status"], r["error"], r["at"]) for r in rows]
+
     async def save(self, delivery: Delivery) -> None:
         await self._conn.execute(
             "UPDATE deliveries SET status = $2, last_error = $3, provider_status = $4 WHERE id = $1",

@@ -66,6 +66,17 @@ async def record_outcomes(uow: NotificationsUnitOfWork, cmd: RecordOutcomes) -> 
     for delivery_id in recorded:
         for event in events[delivery_id]:
             uow.publish(event)
+    # Reports the gateway sent before this moment (a fast gateway) apply now.
+    sent = {
+        o.provider_id: o.claim.delivery
+        for o in cmd.outcomes
+        if o.provider_id and o.claim.delivery.id in recorded
+    }
+    for provider_id, status, error, at in await uow.deliveries.take_reports(sorted(sent)):
+        delivery = sent[provider_id]
+        for event in delivery.gateway_reported(status, error, now=at):
+            uow.publish(event)
+        await uow.deliveries.save(delivery)
     return recorded
 
 
@@ -94,7 +105,8 @@ class RecordGatewayStatus:
 async def record_gateway_status(uow: NotificationsUnitOfWork, cmd: RecordGatewayStatus) -> bool:
     """The SMS gateway's delivery report; False when no delivery has that provider id."""
     delivery = await uow.deliveries.by_provider_id(cmd.provider_id)
-    if delivery is None:
+    if delivery is None:  # not recorded as sent yet: applied when it is
+        await uow.deliveries.hold_report(cmd.provider_id, cmd.status, cmd.error, cmd.at)
         return False
     for event in delivery.gateway_reported(cmd.status, cmd.error, now=cmd.at):
         uow.publish(event)
