@@ -1,8 +1,9 @@
-"""``python -m devstack run|up|down|status|clean|install|mail``: the developer's local stack.
+"""``python -m devstack run|up|down|status|clean|install|mail|sms``: the developer's local stack.
 
 Everything lives under ``<repo>/.local`` on fixed ports (Kafka 9092, PostgreSQL 55432,
-SMTP 1025; override with SHARAKA_KAFKA_PORT, SHARAKA_PG_PORT, SHARAKA_SMTP_PORT) so that
-services started by hand find it without configuration.
+SMTP 1025, the SMS gateway 8025; override with SHARAKA_KAFKA_PORT, SHARAKA_PG_PORT,
+SHARAKA_SMTP_PORT, SHARAKA_SMS_PORT) so that services started by hand find it without
+configuration.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from devstack import procs
 from devstack.kafka import KafkaNode
 from devstack.mail import MailCatcher, MailDaemon
 from devstack.postgres import PostgresCluster
+from devstack.sms import SmsCatcher, SmsDaemon
 
 LOCAL = procs.REPO_ROOT / ".local"
 KAFKA_HOME = LOCAL / "kafka"
 PG_HOME = LOCAL / "postgres"
 MAIL_HOME = LOCAL / "mail"
+SMS_HOME = LOCAL / "sms"
 DEFAULT_DATABASES = ["sharaka"]
 
 
@@ -54,6 +57,12 @@ def _mail(configured: bool) -> MailDaemon:
     return MailDaemon(MAIL_HOME, port=port)
 
 
+def _sms(configured: bool) -> SmsDaemon:
+    # 8025 is the notifications service's default sms_url, so it finds the catcher unconfigured.
+    port = _env_port("SHARAKA_SMS_PORT", 8025) if configured else None
+    return SmsDaemon(SMS_HOME, port=port)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     kafka = _kafka(configured=True)
@@ -66,6 +75,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("starting the mail catcher ...", flush=True)
         mail = _mail(configured=True)
         mail.start()
+    if not args.no_sms:
+        print("starting the SMS catcher ...", flush=True)
+        sms = _sms(configured=True)
+        sms.start()
     print("starting Kafka (the first run fetches its jars) ...", flush=True)
     kafka.start(timeout=args.timeout)
     print(f"up in {time.monotonic() - started:.1f}s")
@@ -77,6 +90,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"SHARAKA_SMTP_HOST={mail.host}")
         print(f"SHARAKA_SMTP_PORT={mail.port}")
         print(f"# caught mail is written to {mail.folder}")
+    if not args.no_sms:
+        print("NOTIFICATIONS_SMS_PROVIDER=twilio")
+        print(f"NOTIFICATIONS_SMS_URL={sms.url}")
+        print(f"# caught texts: {sms.url}/messages and {sms.folder}")
     return 0
 
 
@@ -92,6 +109,7 @@ def cmd_down(_args: argparse.Namespace) -> int:
     failures = 0
     for name, stop in (
         ("mail", _mail(configured=False).stop),
+        ("sms", _sms(configured=False).stop),
         ("kafka", _kafka(configured=False).stop),
         ("postgres", _postgres(configured=False).stop),
     ):
@@ -106,11 +124,12 @@ def cmd_down(_args: argparse.Namespace) -> int:
 
 def cmd_status(_args: argparse.Namespace) -> int:
     """Exit 0 when everything runs and 3 otherwise, as ``pg_ctl status`` does."""
-    kafka, postgres, mail = _kafka(False), _postgres(False), _mail(False)
+    kafka, postgres, mail, sms = _kafka(False), _postgres(False), _mail(False), _sms(False)
     rows = [
         ("kafka", kafka.pid, kafka.bootstrap, str(kafka.log_file)),
         ("postgres", postgres.pid, postgres.dsn(), str(postgres.log_file)),
         ("mail", mail.pid, f"smtp://{mail.host}:{mail.port}", str(mail.folder)),
+        ("sms", sms.pid, sms.url, str(sms.folder)),
     ]
     all_up = True
     for name, pid, where, path in rows:
@@ -127,7 +146,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     _kafka(False).remove_data()
     _postgres(False).remove_data()
     shutil.rmtree(MAIL_HOME / "messages", ignore_errors=True)
-    print(f"removed Kafka, PostgreSQL and mail data under {LOCAL} (the Kafka jars stay)")
+    shutil.rmtree(SMS_HOME / "messages", ignore_errors=True)
+    print(f"removed Kafka, PostgreSQL, mail and SMS data under {LOCAL} (the Kafka jars stay)")
     return 0
 
 
@@ -146,16 +166,33 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms(args: argparse.Namespace) -> int:
+    """Run an SMS gateway catcher in the foreground until SIGINT/SIGTERM (what SmsDaemon launches)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    catcher = SmsCatcher(folder=args.folder, port=args.port)
+    catcher.start()
+    print(f"catching SMS on {catcher.url} (see {catcher.url}/messages) into {args.folder}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        catcher.stop()
+    return 0
+
+
 def cmd_run(_args: argparse.Namespace) -> int:
     from devstack import run
 
-    return run.main(_kafka(configured=True), _postgres(configured=True), _mail(configured=True))
+    return run.main(
+        _kafka(configured=True), _postgres(configured=True), _mail(configured=True), _sms(configured=True)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start Kafka, PostgreSQL and the mail catcher")
+    up = sub.add_parser("up", help="start Kafka, PostgreSQL and the mail and SMS catchers")
     up.add_argument(
         "--database",
         action="append",
@@ -163,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         help="database to create (repeatable; default: sharaka)",
     )
     up.add_argument("--no-mail", action="store_true", help="do not start the mail catcher")
+    up.add_argument("--no-sms", action="store_true", help="do not start the SMS catcher")
     up.add_argument("--timeout", type=float, default=120, help="seconds to wait for Kafka")
     up.set_defaults(func=cmd_up)
     sub.add_parser("run", help="start everything and the four services; Ctrl-C stops it all").set_defaults(
@@ -178,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     mail.add_argument("--port", type=int, default=_env_port("SHARAKA_SMTP_PORT", 1025), help="SMTP port")
     mail.add_argument("--folder", type=Path, default=MAIL_HOME / "messages", help="where .eml files go")
     mail.set_defaults(func=cmd_mail)
+    sms = sub.add_parser("sms", help="run an SMS gateway catcher (Twilio API shape) in the foreground")
+    sms.add_argument("--port", type=int, default=_env_port("SHARAKA_SMS_PORT", 8025), help="HTTP port")
+    sms.add_argument("--folder", type=Path, default=SMS_HOME / "messages", help="where .json files go")
+    sms.set_defaults(func=cmd_sms)
     args = parser.parse_args(argv)
     status: int = args.func(args)
     return status

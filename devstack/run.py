@@ -1,8 +1,8 @@
 """``python -m devstack run``: the whole platform on this machine, in one command.
 
-Starts PostgreSQL (one database per service), the mail catcher and Kafka, then the four services
-as separate processes, waits until each is ready and prints where everything is. Ctrl-C (or
-SIGTERM) stops the services gracefully, then the infrastructure.
+Starts PostgreSQL (one database per service), the mail and SMS catchers and Kafka, then the four
+services as separate processes, waits until each is ready and prints where everything is. Ctrl-C
+(or SIGTERM) stops the services gracefully, then the infrastructure.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from devstack import procs
 from devstack.kafka import KafkaNode
 from devstack.mail import MailDaemon
 from devstack.postgres import PostgresCluster
+from devstack.sms import DEV_TOKEN, DEV_WEBHOOK_SECRET, SmsDaemon
 
 LOCAL = procs.REPO_ROOT / ".local"
 LOG_DIR = LOCAL / "logs"
@@ -53,7 +54,9 @@ SERVICES = (
 )
 
 
-def service_env(svc: Service, kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon) -> dict[str, str]:
+def service_env(
+    svc: Service, kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon
+) -> dict[str, str]:
     env = dict(os.environ)
     values = {
         "DATABASE_URL": pg.dsn(svc.database),
@@ -64,6 +67,13 @@ def service_env(svc: Service, kafka: KafkaNode, pg: PostgresCluster, mail: MailD
     }
     if svc.name == "notifications":
         values |= {"SMTP_HOST": mail.host, "SMTP_PORT": str(mail.port)}
+        # Texts go to the local catcher in Twilio's API shape; it checks the same token and secret.
+        values |= {
+            "SMS_PROVIDER": "twilio",
+            "SMS_URL": sms.url,
+            "SMS_AUTH_TOKEN": DEV_TOKEN,
+            "SMS_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET,
+        }
     for key, value in values.items():
         env.setdefault(svc.prefix + key, value)
     env["PYTHONPATH"] = str(procs.REPO_ROOT)
@@ -78,7 +88,7 @@ def _ready(url: str) -> bool:
         return False
 
 
-def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon) -> int:
+def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -90,6 +100,8 @@ def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon) -> int:
         pg.create_database(svc.database)
     print("starting the mail catcher ...", flush=True)
     mail.start()
+    print("starting the SMS catcher ...", flush=True)
+    sms.start()
     print("starting Kafka (the first run fetches its jars) ...", flush=True)
     kafka.start(timeout=180)
 
@@ -100,7 +112,7 @@ def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon) -> int:
             log = (LOG_DIR / f"{svc.name}.log").open("ab")
             children[svc.name] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{svc.name}"],
-                cwd=procs.REPO_ROOT, env=service_env(svc, kafka, pg, mail), stdout=log,
+                cwd=procs.REPO_ROOT, env=service_env(svc, kafka, pg, mail, sms), stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
             log.close()
@@ -117,7 +129,7 @@ def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon) -> int:
                 raise SystemExit(f"not ready after 120 s: {', '.join(s.name for s in pending)}")
             stop.wait(0.3)
         if not stop.is_set():
-            _banner(kafka, pg, mail, time.monotonic() - started)
+            _banner(kafka, pg, mail, sms, time.monotonic() - started)
         while not stop.is_set():
             for name, child in children.items():
                 if child.poll() is not None:
@@ -136,15 +148,16 @@ def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon) -> int:
                 print(f"{name} did not stop in time; killing it", file=sys.stderr)
                 child.kill()
                 child.wait()
-        print("stopping Kafka, PostgreSQL and the mail catcher ...", flush=True)
+        print("stopping Kafka, PostgreSQL and the mail and SMS catchers ...", flush=True)
         kafka.stop()
         mail.stop()
+        sms.stop()
         pg.stop()
         print("all stopped")
     return 0
 
 
-def _banner(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, elapsed: float) -> None:
+def _banner(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon, elapsed: float) -> None:
     lines = [
         f"Sharaka is running (started in {elapsed:.0f}s). Ctrl-C stops everything.",
         "",
@@ -157,6 +170,8 @@ def _banner(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, elapsed: fl
         f"  Kafka          {kafka.bootstrap}",
         f"  PostgreSQL     {pg.dsn('sharaka_plans').rsplit('/', 1)[0]}/sharaka_<service>",
         f"  Mail (SMTP)    {mail.host}:{mail.port}; caught mail: {mail.folder}/*.eml",
+        f"  SMS gateway    {sms.url} (Twilio's API); caught texts: {sms.folder}/*.json",
+        f"                 and GET {sms.url}/messages",
         f"  Service logs   {LOG_DIR}/<service>.log",
         "",
         "  A staff token:  uv run python -m shared.auth mint --role staff --sub me",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hmac
 import json
 import os
@@ -243,8 +244,8 @@ class SmsCatcher:
     ) -> httpx.Response:
         """Post a signed incoming text (e.g. "STOP") to ``to_url``, as the gateway would.
 
-        ``client`` lets a test reach a service that runs in its own process through its ASGI
-        client; the signature covers ``to_url`` as given.
+        ``client`` lets a test reach a service running inside the test process (its ASGI client,
+        which ignores the URL's host); the signature covers ``to_url`` as given.
         """
         headers, content = self.inbound_request(provider, to_url, from_, body, to)
         return await _post(client, to_url, headers, content)
@@ -336,13 +337,22 @@ def _simulated_code(status: int) -> int:
     return 20429 if status == 429 else 20500 if status >= 500 else 21211
 
 
+#: A callback job: given a worker's client, posts one text's reports.
+_Job = Callable[[httpx.AsyncClient], Coroutine[Any, Any, None]]
+
+
 class _App:
     """The catcher's HTTP side: the two provider APIs, the inbox and the inbound simulator."""
+
+    #: Callbacks posted side by side, each worker over its own keep-alive connection. A few keep
+    #: up with hundreds of texts a second; a task per text would open as many connections, and
+    #: httpx slows down sharply as one client's pool grows.
+    CALLBACK_WORKERS = 4
 
     def __init__(self, catcher: SmsCatcher) -> None:
         self._c = catcher
         self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._jobs: asyncio.Queue[_Job] = asyncio.Queue()
 
     def build(self) -> Starlette:
         return Starlette(
@@ -357,28 +367,37 @@ class _App:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10) as client:  # for simulated inbound texts
             self._client = client
+            workers = [asyncio.create_task(self._work()) for _ in range(self.CALLBACK_WORKERS)]
             yield
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run a callback after the answer, as a gateway does: the sender never waits for it."""
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _background(self, job: _Job) -> None:
+        """Post callbacks after the answer, as a gateway does: the sender never waits for them."""
+        self._jobs.put_nowait(job)
 
-    async def _callback(self, url: str, headers: dict[str, str], content: bytes) -> bool:
-        assert self._client is not None
+    async def _work(self) -> None:
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(timeout=5, limits=one) as client:
+            while True:
+                job = await self._jobs.get()
+                try:
+                    await job(client)
+                except Exception:  # a fault in one report must not stop the others
+                    self._c._counted(False)
+
+    async def _callback(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], content: bytes
+    ) -> None:
         try:
-            response = await self._client.post(url, headers=headers, content=content)
+            response = await client.post(url, headers=headers, content=content)
             ok = response.is_success
         except httpx.HTTPError:
             ok = False
         self._c._counted(ok)
-        return ok
 
     def _authorised(self, header: str, sid: str) -> bool:
         scheme, _, encoded = header.partition(" ")
@@ -413,7 +432,7 @@ class _App:
         message = CaughtSms("SM" + uuid.uuid4().hex, "twilio", to, from_, body, _now(), None, status_url)
         self._c._record(message)
         if status_url and self._c.callbacks:
-            self._background(self._twilio_reports(message, sid, status_url))
+            self._background(functools.partial(self._twilio_reports, message, sid, status_url))
         return JSONResponse(
             {
                 "sid": message.sid,
@@ -428,7 +447,9 @@ class _App:
             status_code=201,
         )
 
-    async def _twilio_reports(self, message: CaughtSms, account_sid: str, url: str) -> None:
+    async def _twilio_reports(
+        self, message: CaughtSms, account_sid: str, url: str, client: httpx.AsyncClient
+    ) -> None:
         for status in ("sent", "delivered"):
             form = {
                 "MessageSid": message.sid,
@@ -440,8 +461,8 @@ class _App:
                 "To": message.to,
                 "ApiVersion": "2010-04-01",
             }
-            if not await self._callback(url, *signed_form(self._c.token, url, form)):
-                return
+            # Each report stands alone, as Twilio's do: a refused "sent" does not stop "delivered".
+            await self._callback(client, url, *signed_form(self._c.token, url, form))
 
     async def webhook_send(self, request: Request) -> Response:
         raw = await request.body()
@@ -464,11 +485,11 @@ class _App:
         self._c._record(message)
         if status_url and self._c.callbacks:
             report = {"id": message.sid, "status": "delivered", "error": None}
-            self._background(self._webhook_report(status_url, report))
+            self._background(functools.partial(self._webhook_report, status_url, report))
         return JSONResponse({"id": message.sid, "status": "queued"}, status_code=202)
 
-    async def _webhook_report(self, url: str, report: dict[str, Any]) -> None:
-        await self._callback(url, *signed_json(self._c.webhook_secret, report))
+    async def _webhook_report(self, url: str, report: dict[str, Any], client: httpx.AsyncClient) -> None:
+        await self._callback(client, url, *signed_json(self._c.webhook_secret, report))
 
     async def messages(self, request: Request) -> Response:
         if request.method == "DELETE":
