@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+.PHONY: bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,10 @@ bench-plans: .venv/.synced
 bench-consultation: .venv/.synced
 	$(RUN) python -m bench.consultation_comments
 	$(RUN) python -m bench.consultation_list
+
+## bench-notifications: one event to 10,000 followers by e-mail, 2,000 by SMS, 10,000 digests, next to aiosmtplib and httpx alone
+bench-notifications: .venv/.synced
+	$(RUN) python -m bench.notifications_fanout
 
 ## token: a local staff token (ROLE=government MEMBER=<uuid> for a point of contact)
 token: .venv/.synced
