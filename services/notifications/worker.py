@@ -25,7 +25,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
@@ -70,9 +70,9 @@ class EmailSender(Protocol):
         content: messages.Rendered,
         *,
         unsubscribe_url: str | None,
-    ) -> EmailMessage: ...
+    ) -> Message: ...
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
 
 class DeliveryWorker:

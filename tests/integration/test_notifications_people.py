@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -195,7 +196,9 @@ async def test_a_follower_gets_every_trigger_in_arabic_by_email_and_sms_and_can_
         assert all(t.body.startswith("شراكة") for t in texts[-13:])
 
         # One click (RFC 8058): the mail client POSTs to the List-Unsubscribe URL.
-        url = mails[0]["List-Unsubscribe"].strip("<>")
+        found = re.search(r"<([^>]+)>", str(mails[0]["List-Unsubscribe"]).replace("\n", ""))
+        assert found is not None
+        url = found.group(1).replace(" ", "")
         parts = urlsplit(url)
         r = await api.post(f"{parts.path}?{parts.query}", content=b"List-Unsubscribe=One-Click",
                            headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
