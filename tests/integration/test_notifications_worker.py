@@ -1,6 +1,7 @@
 """The delivery worker against the real database and real SMTP servers: no transaction (nor row
 lock) is held while the SMTP server is talking, each outcome is recorded once, replicas share the
-queue without sending anything twice, and a dead worker's lease runs out for another to take."""
+queue without sending anything twice, a dead worker's lease runs out for another to take, and a
+stopping worker gives back what it has not tried."""
 
 from __future__ import annotations
 
@@ -24,12 +25,13 @@ from aiosmtpd.controller import Controller
 from devstack.mail import MailCatcher
 from devstack.ports import HOST, free_port
 from devstack.postgres import PostgresCluster
-from services.notifications import use_cases
-from services.notifications.domain import PlanContact, Recipient
+from services.notifications.domain.recipients import PlanContact, Recipient
+from services.notifications.domain.triggers import ScopeType, Trigger
 from services.notifications.mailer import Mailer
 from services.notifications.service import SPEC as NOTIFICATIONS
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsUnitOfWork, PgNotificationsUnitOfWork
+from services.notifications.use_cases import fan_out, learning
 from services.notifications.worker import DeliveryWorker
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 from shared.events import topics
@@ -172,25 +174,30 @@ def _units(pool: asyncpg.Pool) -> Any:
     return open_unit
 
 
+async def _queue(pool: asyncpg.Pool, count: int) -> list[UUID]:
+    """A point of contact of ``count`` plans, each submitted: one e-mail queued per plan, through
+    the fan-out the reactions use."""
+    async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
+        contact = Recipient(uuid4(), "Nadia", email=f"worker-{uuid4().hex[:8]}@example.org")
+        await learning.learn_recipient(uow, learning.LearnRecipient(contact))
+        for _ in range(count):
+            plan = PlanContact(uuid4(), uuid4(), contact.id, "Open justice plan")
+            await learning.remember_plan_contact(uow, learning.RememberPlanContact(plan))
+            trigger = Trigger("plan_submitted", uuid4(), datetime.now(UTC), {ScopeType.PLAN: plan.plan_id},
+                              {"submitted_on": "2025-03-01"})  # fmt: skip
+            assert await fan_out.notify(uow, trigger) == fan_out.FannedOut(1, 0)
+    return [r["id"] for r in await pool.fetch("SELECT id FROM deliveries ORDER BY created_at")]
+
+
 async def test_replicas_share_the_queue_and_a_dead_workers_lease_runs_out(
     notifications_db: asyncpg.Pool, mail: MailCatcher
 ) -> None:
     pool = notifications_db
     settings = NotificationsSettings(
         database_url="unused", smtp_host=mail.host, smtp_port=mail.port, delivery_batch_size=3,
-        delivery_lease_s=60, smtp_timeout_s=5,
+        delivery_lease_s=60, smtp_timeout_s=5, sms_timeout_s=5, delivery_chunk_size=2,
     )  # fmt: skip
-    async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
-        recipient = Recipient(uuid4(), "Nadia", email=f"replicas-{uuid4().hex[:8]}@example.org")
-        await use_cases.learn_recipient(uow, use_cases.LearnRecipient(recipient))
-        queued: list[UUID] = []
-        for _ in range(10):
-            contact = PlanContact(uuid4(), uuid4(), recipient.id, "Open justice plan")
-            await use_cases.remember_plan_contact(uow, use_cases.RememberPlanContact(contact))
-            d = await use_cases.queue_delivery(uow, use_cases.QueueDelivery(
-                uuid4(), "plan_submitted", plan_id=contact.plan_id, params={"submitted_on": "2025-03-01"}))  # fmt: skip
-            assert d is not None
-            queued.append(d.id)
+    queued = await _queue(pool, 10)
     dead_workers, busy_workers = queued[:2], queued[2:3]
     await pool.execute(  # a worker died holding these: its lease ran out a second ago
         "UPDATE deliveries SET claimed_until = now() - interval '1 second', claim_token = $2 WHERE id = ANY($1)",
@@ -220,3 +227,42 @@ async def test_replicas_share_the_queue_and_a_dead_workers_lease_runs_out(
         "SELECT key FROM outbox WHERE event_type = 'ogp.notifications.delivery_sent.v1'"
     )
     assert sorted(r["key"] for r in outbox) == sorted(str(i) for i in expected)
+
+
+class _StopsAfterOneSend:
+    """The real mailer, with the service told to stop while its first message is on the wire."""
+
+    def __init__(self, settings: NotificationsSettings, stopping: asyncio.Event) -> None:
+        self._mailer = Mailer(settings)
+        self._stopping = stopping
+        self.build = self._mailer.build
+
+    async def send(self, message: Any) -> None:
+        self._stopping.set()
+        await self._mailer.send(message)
+
+
+async def test_a_stopping_worker_gives_its_untried_claims_back(
+    notifications_db: asyncpg.Pool, mail: MailCatcher
+) -> None:
+    pool = notifications_db
+    settings = NotificationsSettings(
+        database_url="unused", smtp_host=mail.host, smtp_port=mail.port, delivery_lease_s=60, smtp_timeout_s=5,
+        sms_timeout_s=5, delivery_chunk_size=1,
+    )  # fmt: skip
+    queued = await _queue(pool, 3)
+    stopping = asyncio.Event()
+    worker = DeliveryWorker(_units(pool), settings, _StopsAfterOneSend(settings, stopping), stopping=stopping)
+
+    assert await worker.run_once() == 3
+
+    rows = await pool.fetch(
+        "SELECT status, attempts, claimed_until IS NULL AND claim_token IS NULL AS free FROM deliveries "
+        "WHERE id = ANY($1) ORDER BY status",
+        queued,
+    )
+    assert [(r["status"], r["attempts"], r["free"]) for r in rows] == [
+        ("pending", 0, True), ("pending", 0, True), ("sent", 1, True),
+    ]  # fmt: skip
+    # Given back, not leased for a minute: a replica (or this one, restarted) takes them at once.
+    assert await DeliveryWorker(_units(pool), settings, Mailer(settings)).run_once() == 2
