@@ -18,7 +18,7 @@ from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, parseaddr
 from uuid import UUID
 
 import aiosmtplib
@@ -28,8 +28,9 @@ from services.notifications.settings import NotificationsSettings
 
 
 def message_id(delivery_id: UUID) -> str:
-    """Stable per delivery: if a crash makes us send twice, mail clients show one message."""
-    return make_msgid(idstring=str(delivery_id), domain="sharaka.invalid")
+    """Fixed per delivery (not ``make_msgid``, which adds the time, the process id and a random
+    number): if a crash makes us send twice, mail clients show one message."""
+    return f"<{delivery_id}@sharaka.invalid>"
 
 
 class Mailer:

@@ -63,8 +63,9 @@ class NotificationsSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Self:
-        if self.delivery_lease_s <= 3 * self.smtp_timeout_s:
+        if self.delivery_lease_s <= 3 * max(self.smtp_timeout_s, self.sms_timeout_s):
             raise ValueError(
-                "delivery_lease_s must exceed 3 * smtp_timeout_s (the longest one send may take)"
+                "delivery_lease_s must exceed 3 * max(smtp_timeout_s, sms_timeout_s) "
+                "(the longest one send may take)"
             )
         return self

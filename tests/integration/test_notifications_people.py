@@ -42,8 +42,8 @@ from shared.events.irm import (
     ReviewOverdue,
     ReviewPublished,
     ReviewScheduled,
+    ReviewState,
 )
-from shared.events.irm import ReviewState
 from shared.events.plans import (
     ContactRegistered,
     MemberCreated,

@@ -48,9 +48,7 @@ LABEL_VALUES: Mapping[str, frozenset[str]] = MappingProxyType(
         "review_kind": frozenset(
             {"co_creation_brief", "action_plan_review", "midterm_review", "results_report"}
         ),
-        "decision": frozenset(
-            {"accepted", "partially_accepted", "merged", "rejected", "out_of_scope", "noted"}
-        ),
+        "decision": frozenset({"accepted", "partly_accepted", "merged", "rejected", "out_of_scope", "noted"}),
         "input_kind": frozenset({"submission", "comment"}),
         "channel": frozenset({"email", "sms"}),
     }

@@ -38,10 +38,14 @@ async def make_digests(uow: NotificationsUnitOfWork, cmd: MakeDigests) -> Digest
     made = 0
     for person in due:
         assert person.next_digest_at is not None  # due_for_digest selects on it
-        mode = DigestMode.DAILY if person.digest is DigestMode.IMMEDIATE else person.digest
-        period = digest_period(mode, person.timezone, person.next_digest_at)
+        if person.digest is DigestMode.IMMEDIATE:
+            # Back to immediate messages: one last digest of what was held, whenever that is.
+            mode, period = DigestMode.DAILY, f"until {person.next_digest_at.isoformat()}"
+        else:
+            mode, period = person.digest, digest_period(person.digest, person.timezone, person.next_digest_at)
         cause = uuid5(_DIGESTS, f"{person.id}/{mode.value}/{period}")
-        channel = Channel.EMAIL if person.email else Channel.SMS
+        # On a channel the person chose; with none left, by e-mail (it fails as opted out, visibly).
+        channel = next((c for c in (Channel.EMAIL, Channel.SMS) if person.reachable_on(c)), Channel.EMAIL)
         digest = Delivery(
             id=uuid5(cause, channel.value), cause_event_id=cause, template=DIGEST, channel=channel,
             recipient_id=person.id, plan_id=None, params={"period": mode.value, "period_name": period},

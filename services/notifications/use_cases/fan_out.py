@@ -33,12 +33,20 @@ async def notify(uow: NotificationsUnitOfWork, trigger: Trigger) -> FannedOut:
     audience = await uow.recipients.audience(trigger, direct_addressees(trigger, context))
     deliveries: list[Delivery] = []
     held: list[DigestItem] = []
+    named = set(trigger.recipient_ids)
     for recipient_id, recipient in audience:
+        if recipient is None and recipient_id in named:
+            continue  # e.g. an input whose author left no contact: nobody to wait for
         for item in route(trigger, recipient_id, recipient):
             if isinstance(item, DigestItem):
                 held.append(item)
             else:
                 deliveries.append(item)
+    if Direct.PLAN_CONTACT in trigger.direct and context.plan_contact_id is None and trigger.plan_id:
+        # The plan is not known yet (its events come on another topic): the message waits for
+        # the plan's point of contact, found when it is sent.
+        deliveries.append(Delivery.queue(cause_event_id=trigger.cause_event_id, template=trigger.kind,
+                                         plan_id=trigger.plan_id, params=dict(trigger.params)))  # fmt: skip
     return FannedOut(await uow.deliveries.add_many(deliveries), await uow.deliveries.add_digest_items(held))
 
 

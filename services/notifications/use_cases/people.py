@@ -187,8 +187,10 @@ async def follow_publicly(uow: NotificationsUnitOfWork, cmd: FollowPublicly) -> 
         await uow.recipients.save(person)
     wanted = Subscription.new(person.id, cmd.scope_type, cmd.scope_id, cmd.kinds, cmd.now, confirmed=False)
     existing = await uow.subscriptions.find(person.id, cmd.scope_type, cmd.scope_id)
-    if existing is not None and existing.confirmed_at is not None and existing.same_as(wanted):
-        return PendingFollow(person.id, existing.id, None)  # already following: nothing to confirm
+    if existing is not None and existing.confirmed_at is not None:
+        # Already following: an anonymous request must not change (or suspend) what the person
+        # confirmed; they change it with their unsubscribe link or an account.
+        return PendingFollow(person.id, existing.id, None)
     if existing is not None:
         wanted.id = existing.id
     await uow.subscriptions.save(wanted)

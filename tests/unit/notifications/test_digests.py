@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-import pytest
-
 from services.notifications.domain.deliveries import DIGEST
 from services.notifications.domain.recipients import DigestMode, Recipient
 from services.notifications.domain.triggers import DigestItem
@@ -114,9 +112,6 @@ async def test_a_phone_only_reader_gets_the_digest_by_sms() -> None:
     assert d.channel is Channel.SMS
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: the flush after today's daily digest reuses its cause and is dropped"
-)
 async def test_going_back_to_immediate_after_the_morning_digest_still_flushes() -> None:
     uow = FakeNotificationsUnitOfWork()
     r = await _reader(uow, held=1)
@@ -129,7 +124,6 @@ async def test_going_back_to_immediate_after_the_morning_digest_still_flushes() 
     assert all(h.delivery_id is not None for h in uow.tables.held_for(r.id)), "an item is held forever"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: make_digests picks e-mail whenever there is an address")
 async def test_a_digest_goes_on_a_channel_the_reader_chose() -> None:
     uow = FakeNotificationsUnitOfWork()
     await _reader(uow, held=1, phone="+21620123456", channels=frozenset({Channel.SMS}))

@@ -59,7 +59,7 @@ SAMPLE: dict[str, str] = {
     "closed_on": "2025-04-30",
     "submissions": "12",
     "comments": "40",
-    "decision": "partially_accepted",
+    "decision": "partly_accepted",
     "input_kind": "comment",
     "milestone_number": "3.2",
     "end_date": "2025-02-28",
@@ -246,8 +246,8 @@ def test_codes_are_shown_through_the_language_labels(lang: str) -> None:
     assert labels["input_kind"]["comment"] in r.text
 
     r = render("response_received", lang, _params("response_received"), name="", links=LINKS)
-    assert labels["decision"]["partially_accepted"] in r.text
-    assert "partially_accepted" not in r.text
+    assert labels["decision"]["partly_accepted"] in r.text
+    assert "partly_accepted" not in r.text
 
     r = render("delivery_failed", lang, _params("delivery_failed", channel="email"), name="", links=LINKS)
     short = CATALOGS[lang]["templates"]["consultation_opened"]["short"]

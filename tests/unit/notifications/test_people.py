@@ -337,9 +337,6 @@ async def test_the_digests_of_an_erased_person_go_with_them() -> None:
     assert uow.tables.digest_items == {}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: an unconfirmed public request overwrites a confirmed subscription"
-)
 async def test_a_public_request_does_not_change_a_confirmed_subscription_before_it_is_confirmed() -> None:
     uow = FakeNotificationsUnitOfWork()
     await _signed_in(uow)
