@@ -1,8 +1,9 @@
 """Benchmark of the notifications service's fan-out: ``uv run python -m bench.notifications_fanout``.
 
 Starts its own throw-away PostgreSQL, the local SMTP catcher and the local SMS gateway catcher
-(all in this process's machine, nothing leaves it), applies the notifications migrations, and
-times, through the service's own use cases and delivery worker:
+(each its own process, as under ``make run``, writing one file per message caught; nothing leaves
+the machine), applies the notifications migrations, and times, through the service's own use
+cases and delivery worker (one process, as one replica):
 
 1. one event to ``--subscribers`` followers of a plan: the fan-out (deliveries queued in one
    transaction), then every e-mail accepted by the SMTP catcher;
@@ -36,9 +37,9 @@ import asyncpg
 import httpx
 
 from bench.lib import RESULTS
-from devstack.mail import MailCatcher
+from devstack.mail import MailDaemon
 from devstack.postgres import PostgresCluster
-from devstack.sms import DEV_ACCOUNT_SID, DEV_TOKEN, SmsCatcher
+from devstack.sms import DEV_ACCOUNT_SID, DEV_TOKEN, SmsDaemon
 from services.notifications.domain.triggers import ScopeType, Trigger
 from services.notifications.mailer import Mailer
 from services.notifications.messages import Links, render
@@ -142,8 +143,22 @@ async def _baseline_sms(url: str, n: int, concurrency: int) -> float:
         return time.perf_counter() - started
 
 
+class _Caught:
+    """What a catcher process wrote: one file per message."""
+
+    def __init__(self, folder: Path, pattern: str) -> None:
+        self.folder, self.pattern = folder, pattern
+
+    def clear(self) -> None:
+        for f in self.folder.glob(self.pattern):
+            f.unlink()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.folder.glob(self.pattern))
+
+
 async def _run(
-    args: argparse.Namespace, pg: PostgresCluster, mail: MailCatcher, sms: SmsCatcher
+    args: argparse.Namespace, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon
 ) -> dict[str, Any]:
     pg.create_database("bench_notifications")
     dsn = pg.dsn("bench_notifications")
@@ -160,6 +175,7 @@ async def _run(
         async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
             yield uow
 
+    caught_mail, caught_sms = _Caught(mail.folder, "*.eml"), _Caught(sms.folder, "*.json")
     mailer = Mailer(settings)
     gateway = gateway_from(settings)
     worker = DeliveryWorker(units, settings, mailer, gateway)
@@ -174,41 +190,41 @@ async def _run(
 
     # 1. e-mail fan-out
     plan = await _seed(pool, args.subscribers, channel="email")
-    mail.clear()
+    caught_mail.clear()
     fan_s = await fan(plan)
     started = time.perf_counter()
     await _drain(worker, pool)
     send_s = time.perf_counter() - started
-    caught = len(mail.messages)
+    caught = len(caught_mail)
     rows["email"] = {"n": args.subscribers, "fan_out_s": fan_s, "send_s": send_s, "caught": caught}
     # 2. baseline
-    mail.clear()
+    caught_mail.clear()
     baseline_s = await _baseline_smtp(settings, args.subscribers)
     rows["email_baseline"] = {"n": args.subscribers, "send_s": baseline_s,
-                              "caught": len(mail.messages)}  # fmt: skip
+                              "caught": len(caught_mail)}  # fmt: skip
     # 3. SMS
     plan = await _seed(pool, args.sms, channel="sms")
-    sms.clear()
+    caught_sms.clear()
     fan_s = await fan(plan)
     started = time.perf_counter()
     await _drain(worker, pool)
     rows["sms"] = {"n": args.sms, "fan_out_s": fan_s, "send_s": time.perf_counter() - started,
-                   "caught": len(sms.messages)}  # fmt: skip
-    sms.clear()
+                   "caught": len(caught_sms)}  # fmt: skip
+    caught_sms.clear()
     rows["sms_baseline"] = {"n": args.sms, "send_s": await _baseline_sms(sms.url, args.sms, args.chunk),
-                            "caught": len(sms.messages)}  # fmt: skip
+                            "caught": len(caught_sms)}  # fmt: skip
     # 4. digests
     plan = await _seed(pool, args.subscribers, channel="email", digest="daily")
     for _ in range(3):
         await fan(plan)
     await pool.execute("UPDATE recipients SET next_digest_at = now() WHERE digest = 'daily'")
-    mail.clear()
+    caught_mail.clear()
     started = time.perf_counter()
     made = await worker.make_digests()
     build_s = time.perf_counter() - started
     await _drain(worker, pool)
     rows["digest"] = {"n": made, "build_s": build_s, "total_s": time.perf_counter() - started,
-                      "caught": len(mail.messages)}  # fmt: skip
+                      "caught": len(caught_mail)}  # fmt: skip
     await mailer.aclose()
     if gateway is not None:
         await gateway.aclose()
@@ -257,8 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="sharaka-bench-notifications-"))
     pg = PostgresCluster(home / "pg")
-    mail = MailCatcher()
-    sms = SmsCatcher()
+    mail = MailDaemon(home / "mail")
+    sms = SmsDaemon(home / "sms")
     try:
         pg.start()
         mail.start()

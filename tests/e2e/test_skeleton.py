@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,12 @@ from tests.conftest import Env, token
 from tests.helpers import eventually, header, read_topic
 
 SERVICES = ("plans", "consultation", "irm", "notifications")
+
+
+def _text(mail: EmailMessage) -> str:
+    part = mail.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
 STAFF = token("staff")
 
 
@@ -75,8 +82,8 @@ async def test_submit_reaches_every_service_and_the_inbox(
             lambda m: m["To"].endswith(f"<{email}>") and "MRI" in m["Subject"], timeout=30
         )
         due = action_plan_review_due(submitted_on)
-        assert due.isoformat() in review_mail.get_content()
-        assert "Plan national 2025-2027" in submitted_mail.get_content()
+        assert due.isoformat() in _text(review_mail)
+        assert "Plan national 2025-2027" in _text(submitted_mail)
 
         # The IRM review is readable over HTTP with the right due date.
         async def review() -> list[dict[str, object]]:

@@ -150,6 +150,11 @@ class FakeRecipients(_Repo):
         due.sort(key=lambda r: r.next_digest_at or _EARLIEST)
         return [dataclasses.replace(r) for r in due[:limit]]
 
+    async def set_next_digests(self, next_at: Sequence[tuple[UUID, datetime | None]]) -> None:
+        for recipient_id, at in next_at:
+            if recipient_id in self.t.recipients:
+                self.t.recipients[recipient_id].next_digest_at = at
+
     async def matching(self, email_sha256: str | None, phone_sha256: str | None) -> list[UUID]:
         return [
             r.id
@@ -297,15 +302,20 @@ class FakeDeliveries(_Repo):
                 added += 1
         return added
 
-    async def close_digest(self, recipient_id: UUID, delivery: Delivery) -> int:
-        if not await self.add(delivery):
-            return 0
-        open_ = [h for h in self.t.held_for(recipient_id) if h.delivery_id is None]
-        for h in open_:
-            h.delivery_id = delivery.id
-        if not open_:
-            del self.t.deliveries[delivery.id]
-        return len(open_)
+    async def close_digests(self, digests: Sequence[Delivery]) -> int:
+        made = 0
+        for delivery in digests:
+            assert delivery.recipient_id is not None
+            if not await self.add(delivery):
+                continue
+            open_ = [h for h in self.t.held_for(delivery.recipient_id) if h.delivery_id is None]
+            for h in open_:
+                h.delivery_id = delivery.id
+            if open_:
+                made += 1
+            else:
+                del self.t.deliveries[delivery.id]
+        return made
 
     async def claim_due(self, token: UUID, *, now: datetime, until: datetime, limit: int) -> list[Claim]:
         due = [

@@ -44,6 +44,9 @@ class Recipients(Protocol):
     async def due_for_digest(self, now: datetime, limit: int) -> list[Recipient]:
         """People whose digest is due, locked for this transaction (others skip them)."""
 
+    async def set_next_digests(self, next_at: Sequence[tuple[UUID, datetime | None]]) -> None:
+        """When each person's next digest is due (None: no more)."""
+
     async def matching(self, email_sha256: str | None, phone_sha256: str | None) -> list[UUID]:
         """Who the digests of an e-mail address or phone number name."""
 
@@ -110,9 +113,10 @@ class Deliveries(Protocol):
 
     async def add_digest_items(self, items: Sequence[DigestItem]) -> int: ...
 
-    async def close_digest(self, recipient_id: UUID, delivery: Delivery) -> int:
-        """Queue ``delivery`` (a digest) carrying the person's held items; how many it carries
-        (0: nothing held, nothing queued; or this period's digest exists already)."""
+    async def close_digests(self, digests: Sequence[Delivery]) -> int:
+        """Queue each digest (its ``recipient_id`` says whose) carrying that person's held items;
+        how many were queued (none for a person with nothing held, or whose digest for that
+        period exists already)."""
 
     async def claim_due(self, token: UUID, *, now: datetime, until: datetime, limit: int) -> list[Claim]:
         """Take up to ``limit`` pending deliveries due at ``now`` and not claimed by anyone else

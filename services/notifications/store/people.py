@@ -140,6 +140,13 @@ class PgRecipients:
         )  # fmt: skip
         return [recipient_of(r) for r in rows]
 
+    async def set_next_digests(self, next_at: Sequence[tuple[UUID, datetime | None]]) -> None:
+        await self._conn.execute(
+            """UPDATE recipients r SET next_digest_at = u.at
+               FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at) WHERE r.id = u.id""",
+            [i for i, _ in next_at], [at for _, at in next_at],
+        )  # fmt: skip
+
     async def matching(self, email_sha256: str | None, phone_sha256: str | None) -> list[UUID]:
         rows = await self._conn.fetch(
             """SELECT id FROM recipients

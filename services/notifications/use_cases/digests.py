@@ -35,25 +35,24 @@ class DigestsMade:
 async def make_digests(uow: NotificationsUnitOfWork, cmd: MakeDigests) -> DigestsMade:
     """Queue the digests due now (up to ``limit`` people) and set each person's next one."""
     due = await uow.recipients.due_for_digest(cmd.now, cmd.limit)
-    made = 0
+    digests: list[Delivery] = []
+    next_at: list[tuple[UUID, datetime | None]] = []
     for person in due:
         assert person.next_digest_at is not None  # due_for_digest selects on it
         if person.digest is DigestMode.IMMEDIATE:
             # Back to immediate messages: one last digest of what was held, whenever that is.
             mode, period = DigestMode.DAILY, f"until {person.next_digest_at.isoformat()}"
+            next_at.append((person.id, None))
         else:
             mode, period = person.digest, digest_period(person.digest, person.timezone, person.next_digest_at)
+            next_at.append((person.id, next_digest_at(person.digest, person.timezone, cmd.now)))
         cause = uuid5(_DIGESTS, f"{person.id}/{mode.value}/{period}")
         # On a channel the person chose; with none left, by e-mail (it fails as opted out, visibly).
         channel = next((c for c in (Channel.EMAIL, Channel.SMS) if person.reachable_on(c)), Channel.EMAIL)
-        digest = Delivery(
+        digests.append(Delivery(
             id=uuid5(cause, channel.value), cause_event_id=cause, template=DIGEST, channel=channel,
             recipient_id=person.id, plan_id=None, params={"period": mode.value, "period_name": period},
-        )  # fmt: skip
-        if await uow.deliveries.close_digest(person.id, digest):
-            made += 1
-        # Someone who went back to immediate messages had what was held flushed: no next one.
-        immediate = person.digest is DigestMode.IMMEDIATE
-        person.next_digest_at = None if immediate else next_digest_at(person.digest, person.timezone, cmd.now)
-        await uow.recipients.save(person)
+        ))  # fmt: skip
+    made = await uow.deliveries.close_digests(digests)
+    await uow.recipients.set_next_digests(next_at)
     return DigestsMade(len(due), made)
