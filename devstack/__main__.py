@@ -156,7 +156,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    catcher = MailCatcher(folder=args.folder, port=args.port)
+    catcher = MailCatcher(folder=args.folder, port=args.port, keep=False)
     catcher.start()
     print(f"catching mail on {catcher.host}:{catcher.port} into {args.folder}", flush=True)
     try:
