@@ -265,9 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--sms", type=int, default=2_000)
     parser.add_argument("--sms-rate", type=float, default=1_000.0, help="the adapter's rate limit in the run")
-    parser.add_argument("--connections", type=int, default=4, help="SMTP connections")
+    parser.add_argument("--connections", type=int, default=8, help="SMTP connections")
     parser.add_argument(
-        "--chunk", type=int, default=16, help="messages sent side by side and recorded together"
+        "--chunk", type=int, default=32, help="messages sent side by side and recorded together"
     )
     parser.add_argument("--json", type=Path, default=RESULTS / "notifications_fanout-latest.json")
     args = parser.parse_args(argv)

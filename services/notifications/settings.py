@@ -22,7 +22,7 @@ class NotificationsSettings(ServiceSettings):
     smtp_timeout_s: float = 10.0
     mail_from: str = "Sharaka <no-reply@sharaka.invalid>"
     #: How many SMTP connections the worker keeps open side by side.
-    smtp_connections: int = Field(default=4, ge=1, le=64)
+    smtp_connections: int = Field(default=8, ge=1, le=64)
 
     #: Where people reach this service from outside (unsubscribe, confirmation and preference
     #: links in messages; the SMS gateway's callbacks).
@@ -53,7 +53,7 @@ class NotificationsSettings(ServiceSettings):
     delivery_poll_interval_s: float = 1.0
     delivery_batch_size: int = Field(default=200, ge=1)
     #: Messages sent side by side and recorded together; also the most one crash can repeat.
-    delivery_chunk_size: int = Field(default=16, ge=1)
+    delivery_chunk_size: int = Field(default=32, ge=1)
     #: How often the worker looks for digests due (people's local mornings).
     digest_poll_interval_s: float = Field(default=30.0, gt=0)
     #: How long a worker's claim on a batch keeps other replicas away from it. A worker that dies

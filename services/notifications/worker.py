@@ -148,8 +148,9 @@ class DeliveryWorker:
             until = recipient.quiet.until(now, recipient.timezone)
             if until is not None:
                 return sending.Outcome(claim, now, held_until=until)
+        unsubscribe = self.links.unsubscribe_url(recipient.id, d.channel)
         try:
-            content = self._render(claim)
+            content = self._render(claim, unsubscribe)
         except (KeyError, ValueError) as exc:
             return sending.Outcome(
                 claim, now, Problem(f"cannot render: {type(exc).__name__}: {exc}", final=True)
@@ -159,13 +160,9 @@ class DeliveryWorker:
         try:
             async with asyncio.timeout(self.send_budget_s):
                 if d.channel is Channel.EMAIL:
-                    unsubscribe = (
-                        None
-                        if d.template == CONFIRMATION
-                        else self.links.unsubscribe_url(recipient.id, d.channel)
-                    )
+                    header = None if d.template == CONFIRMATION else unsubscribe
                     message = self._mailer.build(
-                        d.id, recipient.name, address, content, unsubscribe_url=unsubscribe
+                        d.id, recipient.name, address, content, unsubscribe_url=header
                     )
                     await self._mailer.send(message)
                 else:
@@ -178,12 +175,11 @@ class DeliveryWorker:
             return sending.Outcome(claim, self._clock(), Problem(describe(exc, address)))
         return sending.Outcome(claim, self._clock(), provider_id=provider_id)
 
-    def _render(self, claim: Claim) -> messages.Rendered:
+    def _render(self, claim: Claim, unsubscribe_url: str) -> messages.Rendered:
         d, r = claim.delivery, claim.recipient
         assert r is not None
         links = messages.Links(
-            unsubscribe_url=self.links.unsubscribe_url(r.id, d.channel),
-            preferences_url=self.links.preferences_url(r.id),
+            unsubscribe_url=unsubscribe_url, preferences_url=self.links.preferences_url(r.id)
         )
         if d.template == DIGEST:
             items = [messages.DigestItem(i.template, i.params, i.at) for i in claim.items]
