@@ -6,6 +6,10 @@ from pydantic_settings import SettingsConfigDict
 from shared.settings import ServiceSettings
 
 
+#: For laptops and tests; a deployment that verifies tokens with OIDC must set its own.
+DEV_LINK_SECRET = "dev-only-link-secret-change-me-before-use"  # noqa: S105
+
+
 class NotificationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
@@ -30,7 +34,7 @@ class NotificationsSettings(ServiceSettings):
     #: The public consultation API, for links to a round's reasoned responses in messages.
     consultation_url: str = "http://127.0.0.1:8002"
     #: Signs the links in messages (unsubscribe, confirm) so they work without signing in.
-    link_secret: SecretStr = SecretStr("dev-only-link-secret-change-me-before-use")
+    link_secret: SecretStr = SecretStr(DEV_LINK_SECRET)
     #: How long a confirmation link stays valid.
     confirm_link_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
 
@@ -60,6 +64,13 @@ class NotificationsSettings(ServiceSettings):
     #: mid-batch delays its deliveries by at most this; a message is not started unless it can
     #: finish (``3 * smtp_timeout_s``) inside the lease.
     delivery_lease_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _own_link_secret_in_production(self) -> Self:
+        """Anyone who knows the documented key could unsubscribe or confirm anyone."""
+        if self.auth_jwks_url and self.link_secret.get_secret_value() == DEV_LINK_SECRET:
+            raise ValueError("set NOTIFICATIONS_LINK_SECRET: the development key is public")
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Self:

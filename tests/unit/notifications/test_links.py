@@ -81,3 +81,16 @@ def test_a_confirm_link_expires_and_an_unsubscribe_link_does_not() -> None:
 def test_the_preferences_url_names_the_person() -> None:
     rid = uuid4()
     assert LINKS.preferences_url(rid) == f"https://notify.example.org/v1/recipients/{rid}/preferences"
+
+
+def test_the_development_link_key_is_refused_where_tokens_are_verified_with_oidc() -> None:
+    import pydantic
+
+    from services.notifications.settings import NotificationsSettings
+
+    with pytest.raises(pydantic.ValidationError, match="LINK_SECRET"):
+        NotificationsSettings(auth_jwks_url="https://id.example.org/jwks")
+    ok = NotificationsSettings(
+        auth_jwks_url="https://id.example.org/jwks", link_secret="a-key-of-our-own-32-bytes-long!!"
+    )
+    assert ok.link_secret.get_secret_value().startswith("a-key")
