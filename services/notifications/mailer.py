@@ -18,6 +18,7 @@ from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, parseaddr
 from uuid import UUID
 
@@ -25,6 +26,10 @@ import aiosmtplib
 
 from services.notifications.messages import Rendered
 from services.notifications.settings import NotificationsSettings
+
+#: CRLF as SMTP wants it; no folding of long headers (a folded List-Unsubscribe URL is read wrong
+#: by some clients), within RFC 5322's 998-character line limit.
+_WIRE = compat32.clone(max_line_length=None, linesep="\r\n")
 
 
 def message_id(delivery_id: UUID) -> str:
@@ -63,7 +68,7 @@ class Mailer:
         msg = MIMEMultipart("alternative")
         msg["From"] = self._s.mail_from
         msg["To"] = formataddr((to_name, to_email))  # a non-ASCII name is RFC 2047-encoded
-        msg["Subject"] = Header(content.subject, "utf-8").encode()
+        msg["Subject"] = Header(content.subject, "utf-8", header_name="Subject").encode()
         msg["Message-ID"] = message_id(delivery_id)
         msg["Content-Language"] = content.language
         msg["X-Sharaka-Delivery"] = str(delivery_id)
@@ -78,7 +83,7 @@ class Mailer:
     async def send(self, message: Message) -> None:
         sender = parseaddr(self._s.mail_from)[1]
         to = parseaddr(str(message["To"]))[1]
-        data = message.as_bytes()
+        data = message.as_bytes(policy=_WIRE)
         client = await self._idle.get()
         try:
             if not client.is_connected:
