@@ -5,7 +5,6 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
-
 #: For laptops and tests; a deployment that verifies tokens with OIDC must set its own.
 DEV_LINK_SECRET = "dev-only-link-secret-change-me-before-use"  # noqa: S105
 

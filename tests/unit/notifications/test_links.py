@@ -6,9 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
 import jwt
+import pydantic
 import pytest
 
 from services.notifications.links import LinkClaim, Links
+from services.notifications.settings import NotificationsSettings
 from shared.errors import Invalid
 from shared.events.notifications import Channel
 
@@ -84,10 +86,6 @@ def test_the_preferences_url_names_the_person() -> None:
 
 
 def test_the_development_link_key_is_refused_where_tokens_are_verified_with_oidc() -> None:
-    import pydantic
-
-    from services.notifications.settings import NotificationsSettings
-
     with pytest.raises(pydantic.ValidationError, match="LINK_SECRET"):
         NotificationsSettings(auth_jwks_url="https://id.example.org/jwks")
     ok = NotificationsSettings(
