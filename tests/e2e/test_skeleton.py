@@ -29,6 +29,8 @@ def _text(mail: EmailMessage) -> str:
     part = mail.get_body(("plain",))
     assert part is not None
     return str(part.get_content())
+
+
 STAFF = token("staff")
 
 
