@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from services.notifications.domain.deliveries import CONFIRMATION, RECIPIENT_ERASED, Delivery
 from services.notifications.domain.recipients import (
@@ -34,6 +34,9 @@ from shared.auth import Principal, Role, person_id
 from shared.errors import Forbidden, Invalid, NotFound, RuleViolation
 from shared.events.notifications import Channel
 from shared.events.privacy import ErasureRequested, digest
+
+CONFIRMATION_WINDOW_S = 600
+_CONFIRMATIONS = UUID("4f3c2a1b-8e7d-4c6b-9a5f-0e1d2c3b4a59")
 
 #: Roles a person's token may carry that the built-in rules listen for.
 _RULE_ROLES = frozenset({"staff", "irm", "moderator", "researcher", "government"})
@@ -197,13 +200,17 @@ async def follow_publicly(uow: NotificationsUnitOfWork, cmd: FollowPublicly) -> 
     await uow.consents.record(person.id, "subscribed", source="public_form", scope=wanted.scope)
     known = await uow.lookups.context(Trigger("", uuid4(), cmd.now, {cmd.scope_type: cmd.scope_id}))
     what = known.round_title or known.plan_title or known.member_name or cmd.scope_type.value
+    # One confirmation per subscription per ten minutes, however often the form is sent: the
+    # cause is fixed for the window and deliveries are unique per cause.
+    window = int(cmd.now.timestamp() // CONFIRMATION_WINDOW_S)
+    cause = uuid5(_CONFIRMATIONS, f"{wanted.id}/{window}")
     confirmation = Delivery.queue(
-        cause_event_id=uuid4(), template=CONFIRMATION, recipient_id=person.id,
+        cause_event_id=cause, template=CONFIRMATION, recipient_id=person.id,
         channel=Channel.EMAIL if (email and person.email) else Channel.SMS,
         params={"subscription_id": str(wanted.id), "what": what},
     )  # fmt: skip
-    await uow.deliveries.add(confirmation)
-    return PendingFollow(person.id, wanted.id, confirmation)
+    queued = await uow.deliveries.add(confirmation)
+    return PendingFollow(person.id, wanted.id, confirmation if queued else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -196,7 +197,9 @@ async def test_a_public_follower_gets_a_confirmation_and_nothing_else_until_they
 async def test_asking_again_resends_the_confirmation_until_confirmed_then_nothing() -> None:
     uow = FakeNotificationsUnitOfWork()
     first = await people.follow_publicly(uow, _public())
-    second = await people.follow_publicly(uow, _public(email="AMINA@example.org"))  # the same address
+    # The same address, later than the ten minutes in which a confirmation is sent only once.
+    later = dataclasses.replace(_public(email="AMINA@example.org"), now=NOW + timedelta(minutes=11))
+    second = await people.follow_publicly(uow, later)
     assert (second.recipient_id, second.subscription_id) == (first.recipient_id, first.subscription_id)
     assert len(uow.tables.deliveries) == 2
     assert await people.confirm(uow, people.Confirm(first.recipient_id, first.subscription_id, NOW))
@@ -346,3 +349,16 @@ async def test_a_public_request_does_not_change_a_confirmed_subscription_before_
     )  # anyone knowing the address
     stored = uow.tables.subscriptions[sub.id]
     assert (stored.confirmed_at, stored.kinds) == (NOW, frozenset())
+
+
+async def test_the_public_form_sent_again_and_again_sends_one_confirmation_per_ten_minutes() -> None:
+    uow = FakeNotificationsUnitOfWork()
+    ask = people.FollowPublicly(
+        "Lina", "lina@example.org", None, "en", ScopeType.PLAN, uuid4(), frozenset(), NOW
+    )
+    first = await people.follow_publicly(uow, ask)
+    again = await people.follow_publicly(uow, ask)
+    assert first.confirmation is not None and again.confirmation is None
+    later = await people.follow_publicly(uow, dataclasses.replace(ask, now=NOW + timedelta(minutes=11)))
+    assert later.confirmation is not None
+    assert sum(d.template == "subscription_confirm" for d in uow.tables.deliveries.values()) == 2
