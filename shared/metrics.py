@@ -38,3 +38,7 @@ DELIVERIES = Counter(
     "Notification deliveries by channel and outcome",
     ["channel", "outcome"],
 )
+SMS_SEGMENTS = Counter(
+    "sharaka_sms_segments_total",
+    "SMS segments handed to the gateway (what the provider bills: 160 GSM-7 or 70 UCS-2 characters each)",
+)

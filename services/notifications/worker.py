@@ -169,6 +169,7 @@ class DeliveryWorker:
                     assert self._sms is not None  # problem_with checked it
                     accepted = await self._sms.send(SmsMessage(d.id, address, content.sms))
                     provider_id = accepted.provider_id
+                    metrics.SMS_SEGMENTS.inc(accepted.segments)
         except SmsError as exc:
             return sending.Outcome(claim, self._clock(), Problem(describe(exc, address), final=exc.final))
         except Exception as exc:  # SMTP errors, timeouts, refused connections alike
