@@ -1,0 +1,1 @@
+"""Runnable examples for systems that use Sharaka (not part of the services)."""
