@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+.PHONY: events-wheel bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,7 +32,7 @@ lint: .venv/.synced
 	$(RUN) ruff format --check .
 
 typecheck: .venv/.synced
-	$(RUN) mypy shared services devstack bench
+	$(RUN) mypy shared services devstack bench examples
 
 ## deploy-check: offline validation of the Dockerfile, compose file and Kubernetes manifests
 deploy-check:
@@ -62,6 +62,10 @@ bench-consultation: .venv/.synced
 ## bench-notifications: one event to 10,000 followers by e-mail, 2,000 by SMS, 10,000 digests, next to aiosmtplib and httpx alone
 bench-notifications: .venv/.synced
 	$(RUN) python -m bench.notifications_fanout
+
+## events-wheel: the event contracts as a wheel for subscribing systems (packages/sharaka-events/dist/)
+events-wheel: $(UV)
+	UV=$(UV) bash packages/sharaka-events/build.sh
 
 ## token: a local staff token (ROLE=government MEMBER=<uuid> for a point of contact)
 token: .venv/.synced
