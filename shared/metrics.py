@@ -9,6 +9,11 @@ OUTBOX_BACKLOG = Gauge("sharaka_outbox_backlog", "Outbox rows not yet published"
 OUTBOX_OLDEST_AGE = Gauge("sharaka_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row")
 OUTBOX_PUBLISHED = Counter("sharaka_outbox_published_total", "Events published by the relay")
 RELAY_LEADER = Gauge("sharaka_outbox_relay_leader", "1 when this process holds the relay lock")
+KAFKA_REACHABLE = Gauge(
+    "sharaka_kafka_reachable",
+    "1 when a Kafka broker answered the last metadata request, 0 while Kafka is unreachable "
+    "(the service stays ready; writes wait in the outbox)",
+)
 
 EVENTS_CONSUMED = Counter(
     "sharaka_events_consumed_total",

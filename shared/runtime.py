@@ -3,8 +3,17 @@ right order.
 
 Start: logging/telemetry → Postgres pool → migrations → topics → producer → relay → consumers →
 HTTP. Stop (SIGTERM/SIGINT): HTTP stops taking requests → consumers finish and commit their
-in-flight batch → relay publishes what is committed → producer flushes → pool closes. Each step
-is bounded so the process always exits inside Kubernetes' termination grace period.
+in-flight batch → relay publishes what is committed → producer flushes → pool closes. The whole
+sequence shares one deadline, ``GRACEFUL_TIMEOUT_S`` from the moment shutdown begins
+(:class:`ShutdownBudget`): each step gets what the steps before it left, a step that runs out is
+cut short and logged, and the pool is terminated rather than closed when nothing is left, so the
+process exits inside Kubernetes' termination grace period (set it a few seconds above).
+
+Readiness (``/readyz``) needs Postgres and applied migrations, not Kafka: while Kafka is down the
+outbox takes the writes and the relay publishes them once it is back, so the API stays in
+service. Kafka's state is reported in the body, as the ``sharaka_kafka_reachable`` gauge and as
+one warning per transition. Start-up still needs Kafka (topics, producer, consumer group): a pod
+that starts during an outage is not ready until Kafka answers; a running one stays ready.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,8 +34,11 @@ import uvicorn
 import uvloop
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from faststream.kafka import KafkaBroker
 
+from shared import metrics
 from shared.auth import Authenticator
 from shared.consumer import EventConsumer
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate, pending_migrations
@@ -37,7 +50,7 @@ from shared.logging import configure_logging, get_logger
 from shared.outbox import OutboxRelay, update_backlog_metrics
 from shared.reactions import Handler, Reactions
 from shared.settings import ServiceSettings
-from shared.telemetry import configure_telemetry
+from shared.telemetry import configure_telemetry, flush_telemetry
 from shared.uow import UnitOfWork, unit_of_work
 
 log = get_logger(__name__)
@@ -68,6 +81,61 @@ class ServiceSpec:
     version: str = "0.1.0"
 
 
+class ShutdownBudget:
+    """One deadline for the whole shutdown: every step is given what is left of it.
+
+    Steps run in order; a step that does not finish in time is cancelled and logged as cut short,
+    and a step reached with nothing left is skipped (and logged), so the sum of all the steps
+    never exceeds the budget, whatever each of them would wait on its own.
+    """
+
+    def __init__(self, total_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total_s = total_s
+        self._clock = clock
+        self._deadline = clock() + total_s
+        #: Names of the steps that were cut short or skipped, in order.
+        self.cut_short: list[str] = []
+
+    def left(self) -> float:
+        return max(0.0, self._deadline - self._clock())
+
+    async def step(self, name: str, work: Awaitable[Any], *, cap_s: float | None = None) -> bool:
+        """Await ``work`` within what is left (and at most ``cap_s``); True when it finished.
+
+        Errors of a step are logged and swallowed: shutdown goes on with the next step.
+        """
+        allowed = self.left() if cap_s is None else min(cap_s, self.left())
+        if allowed <= 0:
+            _discard(work)
+            self.cut_short.append(name)
+            log.warning("shutdown step skipped: budget spent", step=name, budget_s=self.total_s)
+            return False
+        try:
+            await asyncio.wait_for(work, timeout=allowed)
+            return True
+        except TimeoutError:
+            self.cut_short.append(name)
+            log.warning(
+                "shutdown step cut short", step=name, allowed_s=round(allowed, 3), budget_s=self.total_s
+            )
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # shutdown itself is being cancelled, not just this step's work
+            log.info("shutdown step cancelled", step=name)
+        except Exception as exc:
+            log.warning("shutdown step failed", step=name, error=repr(exc))
+        return False
+
+
+def _discard(work: Awaitable[Any]) -> None:
+    """Drop a step that will not run: cancel a task, close a coroutine never started."""
+    if isinstance(work, asyncio.Future):
+        work.cancel()
+    elif asyncio.iscoroutine(work):
+        work.close()
+
+
 @dataclass
 class Runtime:
     spec: ServiceSpec
@@ -84,6 +152,8 @@ class Runtime:
     _metrics_task: asyncio.Future[None] | None = field(init=False, default=None)
     _migrated: bool = field(init=False, default=False)
     _broker_started: bool = field(init=False, default=False)
+    #: Kafka's last observed state (None until first checked); only transitions are logged.
+    _kafka_reachable: bool | None = field(init=False, default=None)
 
     @property
     def name(self) -> str:
@@ -165,30 +235,35 @@ class Runtime:
         async with unit_of_work(self.pool, self.name, self.spec.uow) as uow:
             yield uow
 
-    async def stop(self) -> None:
+    async def stop(self, budget: ShutdownBudget | None = None) -> None:
+        """Stop everything within ``budget`` (by default ``graceful_timeout_s`` from now)."""
+        budget = budget or ShutdownBudget(self.settings.graceful_timeout_s)
         self.stopping.set()
         if self._metrics_task is not None:
             # Nothing to finish there, and a lag query may wait on a group coordinator that is
             # going away: waiting for it held every shutdown for the whole graceful timeout.
             self._metrics_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._metrics_task
+            await budget.step("metrics", _settled(self._metrics_task))
         if self._broker_started:
             # FastStream waits up to graceful_timeout for the batch in hand, which acks (commits)
             # its offsets before the consumer leaves the group.
-            with contextlib.suppress(Exception):
-                await self.broker.stop()
-        for task in self._tasks:  # background loops watch `stopping` and finish their batch
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=self.settings.graceful_timeout_s)
+            await budget.step("consumers", self.broker.stop())
+        # Background loops watch `stopping` and finish their batch.
+        if self._tasks and not await budget.step("background", _all_settled(self._tasks)):
+            for task in self._tasks:
+                task.cancel()  # out of time: the batch in hand is rolled back, not lost
         # The relay stops last among the writers: it publishes what the others just committed.
         await self.relay.stop()
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
-            await asyncio.wait_for(self._relay_task, timeout=self.settings.graceful_timeout_s)
-        with contextlib.suppress(Exception):
-            await self.producer.stop()  # flushes whatever is still buffered
-        await self.pool.close()
-        log.info("service stopped")
+        await budget.step("relay", self._relay_task)
+        await budget.step("producer", self.producer.stop())  # flushes whatever is still buffered
+        await budget.step("telemetry", flush_telemetry(budget.left()))
+        if not await budget.step("pool", self.pool.close()):
+            self.pool.terminate()
+        log.info(
+            "service stopped",
+            cut_short=budget.cut_short,
+            took_s=round(budget.total_s - budget.left(), 3),
+        )
 
     def _spawn(self, coro: Awaitable[Any], name: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -197,6 +272,8 @@ class Runtime:
 
     async def _metrics_loop(self) -> None:
         while not self.stopping.is_set():
+            with contextlib.suppress(Exception):
+                await self.check_kafka()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._update_metrics(), timeout=5)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -207,7 +284,26 @@ class Runtime:
         if self.consumer is not None:
             await self.consumer.update_lag_metrics()
 
+    async def check_kafka(self) -> bool:
+        """Whether a broker answers a metadata request; sets the gauge, logs transitions."""
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2)
+            reachable = True
+        except Exception:
+            reachable = False
+        metrics.KAFKA_REACHABLE.set(1 if reachable else 0)
+        if reachable != self._kafka_reachable:
+            if not reachable:
+                log.warning(
+                    "kafka unreachable; writes go to the outbox", bootstrap=self.settings.kafka_bootstrap
+                )
+            elif self._kafka_reachable is not None:
+                log.warning("kafka reachable again")
+            self._kafka_reachable = reachable
+        return reachable
+
     async def readiness(self) -> dict[str, bool]:
+        """Every check; only :data:`READINESS_REQUIRED` ones decide readiness."""
         checks = {"postgres": False, "migrations": False, "kafka": False}
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2)
@@ -215,10 +311,22 @@ class Runtime:
             checks["migrations"] = self._migrated and not await pending_migrations(
                 self.pool, self.migrations()
             )
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=2)
-            checks["kafka"] = True
+        checks["kafka"] = await self.check_kafka()
         return checks
+
+    async def readyz(self) -> JSONResponse:
+        """Ready with Postgres up and migrations applied; Kafka's state is told, not required."""
+        checks = await self.readiness()
+        ok = all(checks[name] for name in READINESS_REQUIRED)
+        return JSONResponse(
+            {
+                "status": "ready" if ok else "not ready",
+                "checks": checks,
+                "required": list(READINESS_REQUIRED),
+                "kafka": "reachable" if checks["kafka"] else "unreachable",
+            },
+            status_code=200 if ok else 503,
+        )
 
     def build_app(self) -> FastAPI:
         from shared.auth import Authenticator
@@ -233,10 +341,35 @@ class Runtime:
         )
         app.state.runtime = self
         app.state.authenticator = Authenticator(self.settings)
+        # The generic /readyz requires every check; this one does not require Kafka.
+        app.router.routes[:] = [
+            r for r in app.router.routes if not (isinstance(r, APIRoute) and r.path == "/readyz")
+        ]
+        app.add_api_route(
+            "/readyz",
+            self.readyz,
+            methods=["GET"],
+            tags=["operations"],
+            summary="Postgres reachable and schema migrated (Kafka's state reported, not required)",
+        )
         for router in self.spec.routers:
             app.include_router(router)
         self.app = app
         return app
+
+
+#: The checks /readyz requires; Kafka is reported but not required (the outbox takes the writes).
+READINESS_REQUIRED = ("postgres", "migrations")
+
+
+async def _settled(task: asyncio.Future[Any]) -> None:
+    """Wait for a task to end, whatever its outcome (a cancelled one included)."""
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+async def _all_settled(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def runtime_of(request: Request) -> Runtime:
@@ -284,11 +417,11 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     stop_wait = asyncio.create_task(stop.wait())
     await asyncio.wait({server_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
+    budget = ShutdownBudget(settings.graceful_timeout_s)
     server.should_exit = True  # stop taking requests, let in-flight ones finish
-    with contextlib.suppress(Exception):
-        await server_task
+    await budget.step("http", _settled(server_task))
     stop_wait.cancel()
-    await runtime.stop()
+    await runtime.stop(budget)
 
 
 def run(spec: ServiceSpec, settings: ServiceSettings) -> None:
@@ -296,4 +429,4 @@ def run(spec: ServiceSpec, settings: ServiceSettings) -> None:
     uvloop.run(serve(spec, settings))
 
 
-__all__ = ["Authenticator", "Runtime", "ServiceSpec", "run", "runtime_of", "serve"]
+__all__ = ["Authenticator", "Runtime", "ServiceSpec", "ShutdownBudget", "run", "runtime_of", "serve"]
