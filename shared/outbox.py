@@ -10,6 +10,12 @@
   are idempotent by event id.
 * Woken by LISTEN/NOTIFY from the insert trigger, with a polling fallback in case a notification
   is missed (connection blip, failover).
+* Traced when spans are exported (:func:`shared.telemetry.exporting`): one PRODUCER span per
+  record, ``send <topic>``, child of the trace context stored with the row (the HTTP request or
+  consumed event that wrote it), and the record carries the span's own ``traceparent``, so a
+  trace runs HTTP → outbox → Kafka → consumer. Attributes follow the OpenTelemetry messaging
+  semantic conventions as of 1.27+ (``messaging.operation.type=send``, which replaced
+  ``publish``). Without an exporter no span is built: the relay is a hot path.
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from shared import locks, metrics
+from shared import locks, metrics, telemetry
 from shared.events.envelope import CONTENT_TYPE, SPECVERSION, dataschema_uri
 from shared.leader import LeaderRunner
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+tracer = trace.get_tracer("sharaka.outbox")
+_TRACE_HEADERS = ("traceparent", "tracestate")
 
 _FETCH = """
 SELECT id, event_id, topic, key, event_type, source, event_time, payload, traceparent, tracestate
@@ -51,6 +61,33 @@ def record_headers(row: asyncpg.Record | dict[str, Any]) -> list[tuple[str, byte
     if row["tracestate"]:
         headers.append(("tracestate", row["tracestate"].encode()))
     return headers
+
+
+def _producer_span(topic: str, row: asyncpg.Record | dict[str, Any]) -> trace.Span:
+    """The PRODUCER span of one record, child of the context the row was written in."""
+    stored = {k: row[k] for k in _TRACE_HEADERS if row[k]}
+    return tracer.start_span(
+        f"send {topic}",
+        context=propagate.extract(stored),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.operation.name": "send",
+            "messaging.destination.name": topic,
+            "messaging.kafka.message.key": row["key"],
+            "messaging.message.id": str(row["event_id"]),
+        },
+    )
+
+
+def _traced(headers: list[tuple[str, bytes]], span: trace.Span) -> list[tuple[str, bytes]]:
+    """The record's headers with the producer span as its trace context (what consumers
+    continue), instead of the context stored with the row."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    kept = [(k, v) for k, v in headers if k not in _TRACE_HEADERS]
+    return [*kept, *((k, v.encode()) for k, v in carrier.items())]
 
 
 class OutboxRelay:
@@ -133,20 +170,56 @@ class OutboxRelay:
         if not rows:
             return 0
         futures = []
-        for row in rows:
-            # send() only enqueues; the batch is flushed by the producer and awaited together.
-            tombstone = row["payload"] is None
-            fut = await self._producer.send(
-                self._prefix + row["topic"],
-                value=None if tombstone else row["payload"].encode(),
-                key=row["key"].encode(),
-                headers=[] if tombstone else record_headers(row),
-            )
-            futures.append(fut)
-        await asyncio.gather(*futures)
+        spans: list[trace.Span] = []
+        tracing = telemetry.exporting()
+        try:
+            for row in rows:
+                # send() only enqueues; the batch is flushed by the producer and awaited together.
+                tombstone = row["payload"] is None
+                topic = self._prefix + row["topic"]
+                headers = [] if tombstone else record_headers(row)
+                if tracing:
+                    span = _producer_span(topic, row)
+                    spans.append(span)
+                    if not tombstone:
+                        headers = _traced(headers, span)
+                fut = await self._producer.send(
+                    topic,
+                    value=None if tombstone else row["payload"].encode(),
+                    key=row["key"].encode(),
+                    headers=headers,
+                )
+                futures.append(fut)
+        except BaseException as exc:  # a send refused outright: no span is left open
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                span.end()
+            raise
+        if spans:
+            await self._await_traced(futures, spans)
+        else:
+            await asyncio.gather(*futures)
         await self.mark_published([r["id"] for r in rows])
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
+
+    @staticmethod
+    async def _await_traced(futures: list[Any], spans: list[trace.Span]) -> None:
+        """Await the batch's deliveries, ending each record's span with its partition and
+        offset, or with the error that failed it."""
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failure: BaseException | None = None
+        for span, result in zip(spans, results, strict=True):
+            if isinstance(result, BaseException):
+                failure = failure or result
+                span.record_exception(result)
+                span.set_status(Status(StatusCode.ERROR, type(result).__name__))
+            else:
+                span.set_attribute("messaging.destination.partition.id", str(result.partition))
+                span.set_attribute("messaging.kafka.offset", result.offset)
+            span.end()
+        if failure is not None:
+            raise failure
 
     async def mark_published(self, ids: Sequence[int]) -> None:
         await self._pool.execute(
