@@ -242,6 +242,42 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
             if not any(d["metadata"].get("labels", {}).get("grafana_dashboard") for d in cms.values()):
                 errors.append(f"{name}: no ConfigMap labelled grafana_dashboard")
 
+        # --- network -------------------------------------------------------------------------------
+        if component in ("network", "all"):
+            services = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+            ingresses = [d for d in docs if d["kind"] == "Ingress"]
+            if not ingresses:
+                errors.append(f"{name}: no Ingress")
+            for ing in ingresses:
+                for rule in ing["spec"].get("rules", []):
+                    for path in rule.get("http", {}).get("paths", []):
+                        where = f"{name} Ingress/{ing['metadata']['name']} {rule.get('host')}{path['path']}"
+                        if not path["path"].startswith("/v1") or path.get("pathType") != "Prefix":
+                            errors.append(f"{where}: only Prefix /v1 paths may be public "
+                                          "(/metrics, /docs, /healthz, /readyz stay internal)")
+                        b = path["backend"]["service"]
+                        svc = services.get(b["name"])
+                        if not svc or b["port"].get("name", b["port"].get("number")) not in \
+                                [p.get("name") for p in svc["spec"]["ports"]] + [p["port"] for p in svc["spec"]["ports"]]:
+                            errors.append(f"{where}: backend {b} is no Service port")
+            pods = [d["spec"]["template"]["metadata"].get("labels", {}) for d in docs if d["kind"] in WORKLOADS]
+            policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+            for d in policies:
+                fake = {"kind": "Deployment", "metadata": {"name": d["metadata"]["name"]},
+                        "spec": {"selector": d["spec"]["podSelector"], "template": {"metadata": {"labels": {}}}}}
+                if not any(not selector_problems({**fake, "spec": {**fake["spec"], "template": {"metadata": {"labels": lb}}}})
+                           for lb in pods):
+                    errors.append(f"{name} NetworkPolicy/{d['metadata']['name']}: selects no pod")
+            deny = [d for d in policies if not d["spec"].get("ingress") and not d["spec"].get("egress")
+                    and set(d["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}]
+            if not deny:
+                errors.append(f"{name}: a default-deny NetworkPolicy (Ingress and Egress) is expected")
+            for d in docs:
+                if d["kind"] in WORKLOADS and d["metadata"]["name"].startswith("sharaka-") and \
+                        d["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") != "sharaka":
+                    errors.append(f"{name} {d['kind']}/{d['metadata']['name']}: pods need "
+                                  "app.kubernetes.io/part-of=sharaka (the NetworkPolicies select it)")
+
         # --- migration Jobs ---------------------------------------------------------------------
         jobs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Job"}
         if component in ("migrate-job", "all"):

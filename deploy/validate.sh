@@ -478,7 +478,10 @@ for overlay in ("base", "dev", "production"):
         err(f"{overlay}: KafkaUsers {sorted(users)} != one per service (and optionally sharaka-ops)")
     # The operators' user (python -m shared.ops dlq|group): reads the dead-letter topics, replays
     # them to the topics the services consume, and uses the services' groups and the replay groups.
-    # Never: Read or Write on a private contacts topic, Create/Delete/Alter, a cluster ACL.
+    # Required: Read+Describe on every dead-letter topic, Read on every service group and replay
+    # group. Allowed besides: Describe on those groups, Read/Write/Describe on the public topics and
+    # the erasure requests. Never: any right on a private contacts topic, Create/Delete/Alter, a
+    # cluster ACL, a prefixed pattern.
     if "sharaka-ops" in users:
         ops_got: dict[tuple[str, str], set[str]] = {}
         for a in users["sharaka-ops"].get("authorization", {}).get("acls", []):
@@ -492,8 +495,11 @@ for overlay in ("base", "dev", "production"):
             allowed[("topic", DLQ[s])] = {"Read", "Describe"}
             allowed[("group", f"sharaka-{s}-dlq-replay")] = {"Read", "Describe"}
             allowed[("group", f"sharaka-{s}")] = {"Read", "Describe"}
-        for topic in sources - PRIVATE_CONTACTS:
-            allowed[("topic", topic)] = {"Write", "Describe"}
+        # Replay writes to the topic a dead letter came from; moving a group's offsets (and reading
+        # a topic from its start) needs Read on the topic. The private contacts topics are never
+        # among them: their dead letters are inspected without their values and not replayed.
+        for topic in (sources | PUBLIC) - PRIVATE_CONTACTS:
+            allowed[("topic", topic)] = {"Read", "Write", "Describe"}
         for key, ops in sorted(ops_got.items()):
             extra = ops - allowed.get(key, set())
             if extra:
