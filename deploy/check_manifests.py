@@ -278,6 +278,29 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                     errors.append(f"{name} {d['kind']}/{d['metadata']['name']}: pods need "
                                   "app.kubernetes.io/part-of=sharaka (the NetworkPolicies select it)")
 
+        # --- postgres (CloudNativePG) ----------------------------------------------------------------
+        if component in ("postgres", "all"):
+            clusters = [d for d in docs if d["kind"] == "Cluster"]
+            if len(clusters) != 1:
+                errors.append(f"{name}: one CloudNativePG Cluster expected"); clusters = []
+            for cl in clusters:
+                cname, spec = cl["metadata"]["name"], cl["spec"]
+                init = spec.get("bootstrap", {}).get("initdb", {})
+                dbs = {init.get("database"): init.get("owner")}
+                dbs.update({d["spec"]["name"]: d["spec"]["owner"] for d in docs if d["kind"] == "Database"
+                            and d["spec"]["cluster"]["name"] == cname})
+                if dbs != {f"sharaka_{s}": s for s in SERVICES}:
+                    errors.append(f"{name}: databases {dbs} != one sharaka_<service> per service, owned by it")
+                roles = {r["name"] for r in spec.get("managed", {}).get("roles", []) if r.get("login")}
+                if roles | {init.get("owner")} != set(SERVICES):
+                    errors.append(f"{name}: Cluster {cname} must have a login role per service")
+                if spec.get("instances", 1) < 3 and target != "dev":
+                    errors.append(f"{name}: Cluster {cname}: 3 instances expected outside dev")
+                if not spec.get("backup"):
+                    errors.append(f"{name}: Cluster {cname}: backup (WAL archiving) expected")
+                if not any(d["kind"] == "ScheduledBackup" and d["spec"]["cluster"]["name"] == cname for d in docs):
+                    errors.append(f"{name}: no ScheduledBackup for Cluster {cname}")
+
         # --- migration Jobs ---------------------------------------------------------------------
         jobs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Job"}
         if component in ("migrate-job", "all"):

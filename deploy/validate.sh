@@ -210,8 +210,10 @@ printf 'apiVersion: kafka.strimzi.io/v1\nkind: KafkaTopic\nmetadata: {name: cana
 printf 'apiVersion: kafka.strimzi.io/v1\nkind: KafkaUser\nmetadata: {name: canary}\nspec: {authentication: {type: scram-sha-256}}\n' > "$WORK/canary-user.yaml"
 printf 'apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: canary}\nspec: {scaleTargetRef: {name: x}, maxReplicas: 3, triggers: [{type: kafka, metadata: {}}]}\n' > "$WORK/canary-so.yaml"
 printf 'apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: canary}\nspec: {selector: {}, podMetricsEndpoint: [{port: http}]}\n' > "$WORK/canary-pm.yaml"
+printf 'apiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata: {name: canary}\nspec: {schedule: "0 0 2 * * *", cluster: {name: x}, method: tape}\n' > "$WORK/canary-pg.yaml"
 for pair in kafka.strimzi.io_KafkaTopic:canary-topic kafka.strimzi.io_KafkaUser:canary-user \
-            keda.sh_ScaledObject:canary-so monitoring.coreos.com_PodMonitor:canary-pm; do
+            keda.sh_ScaledObject:canary-so monitoring.coreos.com_PodMonitor:canary-pm \
+            postgresql.cnpg.io_ScheduledBackup:canary-pg; do
   schema="$WORK/schemas/${pair%%:*}.json"; file="$WORK/${pair##*:}.yaml"
   [ -f "$schema" ] || continue
   if "$BIN/check-jsonschema" --schemafile "$schema" "$file" > /dev/null 2>&1; then
