@@ -1,0 +1,6 @@
+"""``python -m shared.ops``."""
+
+from shared.ops.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
