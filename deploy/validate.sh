@@ -36,7 +36,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 TOOLS="${SHARAKA_DEPLOY_TOOLS:-$ROOT/.local/deploy-tools}"
-WORK="$ROOT/.local/deploy-validate"
+# One directory per run, so that two runs at once (two shells, make test) do not trample each
+# other; removed when the run passes, kept for inspection when it fails.
+WORK="$ROOT/.local/deploy-validate/run-$$"
 PYTHON="${PYTHON:-python3}"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -60,6 +62,7 @@ echo "ok"
 
 rm -rf "$WORK"
 mkdir -p "$WORK/rendered" "$WORK/core" "$WORK/crs" "$WORK/schemas"
+trap 'rc=$?; if [ "$rc" -eq 0 ]; then rm -rf "$WORK"; else echo "(work files kept in ${WORK#"$ROOT"/})" >&2; fi' EXIT
 
 step "1. hadolint Dockerfile"
 "$BIN/hadolint" --failure-threshold warning Dockerfile
