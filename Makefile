@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: events-wheel bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench dlq token up down status clean distclean
+.PHONY: events-wheel bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
