@@ -294,8 +294,11 @@ PRIVATE_CONTACTS = {CONTACTS, CONSULTATION_CONTACTS}
 DLQ = {s: t["dead_letter_topic"](s) for s in CONSUMERS}
 OWN = {"plans": t["PLANS"], "consultation": t["CONSULTATION"], "irm": t["IRM"],
        "notifications": t["NOTIFICATIONS"]}
-READS = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"], ERASURES}, "irm": {t["PLANS"]},
-         "notifications": {t["PLANS"], t["IRM"], t["CONSULTATION"], CONTACTS, CONSULTATION_CONTACTS, ERASURES}}
+#: What each service consumes (tests/unit/test_deploy_acls.py checks this against the reactions).
+READS = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"], ERASURES},
+         "irm": {t["PLANS"], t["CONSULTATION"]},
+         "notifications": {t["PLANS"], t["IRM"], t["CONSULTATION"], t["NOTIFICATIONS"], CONTACTS,
+                           CONSULTATION_CONTACTS}}
 #: Topics a service writes besides its own public topic and its dead-letter topic.
 WRITES = {"plans": {CONTACTS}, "consultation": {CONSULTATION_CONTACTS}, "irm": set(),
           "notifications": {ERASURES}}
