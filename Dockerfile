@@ -11,10 +11,12 @@
 # default. No HEALTHCHECK here: the HTTP port differs per service (PLANS_HTTP_PORT, IRM_HTTP_PORT...),
 # so compose defines one per service and Kubernetes uses its own probes (/healthz, /readyz).
 
-ARG PYTHON_IMAGE=python:3.11-slim
+# The base image is pinned to an exact release (not an ARG, not a floating "3.11-slim"): a rebuild
+# gets the same Python unless this line changes. Pin the digest too (`@sha256:…`) in the release
+# pipeline, where the registry can be asked for it.
 
 # --- build: resolve the locked runtime dependencies into /opt/venv ------------------------------
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.11-slim-bookworm AS build
 
 ARG UV_VERSION=0.13.8
 ENV PIP_NO_CACHE_DIR=1 \
@@ -35,7 +37,7 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --python /usr/local/bin/python3
 
 # --- runtime: the venv and the code, nothing else ------------------------------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.11-slim-bookworm AS runtime
 
 LABEL org.opencontainers.image.title="sharaka" \
       org.opencontainers.image.description="Sharaka services (plans, consultation, irm, notifications)" \

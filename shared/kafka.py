@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -21,13 +23,27 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 
+def ssl_context(cafile: str | None) -> ssl.SSLContext:
+    """Trust the CA file and every other ``*.crt`` beside it. Strimzi renews its cluster CA by
+    adding the new certificate to the secret next to the old one (``ca.crt`` and
+    ``ca-<date>.crt``) while brokers move over: a client that trusts only one of them loses its
+    connections halfway. The pod mounts the whole secret; a renewal restarts the pod (see
+    deploy/README.md), which builds this context again."""
+    context: ssl.SSLContext = create_ssl_context(cafile=cafile)
+    if cafile:
+        for extra in sorted(Path(cafile).parent.glob("*.crt")):
+            if extra != Path(cafile):
+                context.load_verify_locations(cafile=str(extra))
+    return context
+
+
 def client_options(settings: ServiceSettings | None) -> dict[str, Any]:
     """aiokafka connection options (TLS, SASL) from the settings; empty for plain local use."""
     if settings is None or settings.kafka_security_protocol == "PLAINTEXT":
         return {}
     opts: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        opts["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+        opts["ssl_context"] = ssl_context(settings.kafka_ssl_cafile)
     if settings.kafka_security_protocol.startswith("SASL"):
         opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
         opts["sasl_plain_username"] = settings.kafka_sasl_username
