@@ -53,8 +53,12 @@ def selector_problems(doc: dict) -> list[str]:
             problems.append(f"{where}: selector {k}={v} but the pod template has {k}={labels.get(k)}")
     for e in sel.get("matchExpressions") or []:
         value = labels.get(e["key"])
-        ok = {"In": value in e.get("values", []), "NotIn": value not in e.get("values", []),
-              "Exists": e["key"] in labels, "DoesNotExist": e["key"] not in labels}[e["operator"]]
+        ok = {
+            "In": value in e.get("values", []),
+            "NotIn": value not in e.get("values", []),
+            "Exists": e["key"] in labels,
+            "DoesNotExist": e["key"] not in labels,
+        }[e["operator"]]
         if not ok:
             problems.append(f"{where}: selector expression {e} does not match the pod template")
     if not sel.get("matchLabels") and not sel.get("matchExpressions"):
@@ -100,20 +104,36 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
     strict_or_find = errors.append if release else findings.append
 
     t = runpy.run_path(str(root / "shared" / "events" / "topics.py"))
-    reads = {"plans": {t["IRM"], t["CONSULTATION"]}, "consultation": {t["PLANS"], t["ERASURES"]},
-             "irm": {t["PLANS"]},
-             "notifications": {t["PLANS"], t["IRM"], t["CONSULTATION"], t["PLANS_CONTACTS"],
-                               t["CONSULTATION_CONTACTS"], t["ERASURES"]}}
+    reads = {
+        "plans": {t["IRM"], t["CONSULTATION"]},
+        "consultation": {t["PLANS"], t["ERASURES"]},
+        "irm": {t["PLANS"]},
+        "notifications": {
+            t["PLANS"],
+            t["IRM"],
+            t["CONSULTATION"],
+            t["PLANS_CONTACTS"],
+            t["CONSULTATION_CONTACTS"],
+            t["ERASURES"],
+        },
+    }
 
     # --- canaries -------------------------------------------------------------------------------
-    bad_dep = {"kind": "Deployment", "metadata": {"name": "canary"},
-               "spec": {"selector": {"matchLabels": {"app": "a"}},
-                        "template": {"metadata": {"labels": {"app": "b"}}}}}
+    bad_dep = {
+        "kind": "Deployment",
+        "metadata": {"name": "canary"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "a"}},
+            "template": {"metadata": {"labels": {"app": "b"}}},
+        },
+    }
     if not selector_problems(bad_dep):
         errors.append("canary: a Deployment whose template labels differ from its selector passed")
-    if not dockerfile_problems("ARG IMG=python:3.11-slim\nFROM ${IMG} AS build\n") \
-            or not dockerfile_problems("FROM python:3.11-slim\n") \
-            or dockerfile_problems("FROM python:3.11.9-slim-bookworm AS b\nFROM b\n"):
+    if (
+        not dockerfile_problems("ARG IMG=python:3.11-slim\nFROM ${IMG} AS build\n")
+        or not dockerfile_problems("FROM python:3.11-slim\n")
+        or dockerfile_problems("FROM python:3.11.9-slim-bookworm AS b\nFROM b\n")
+    ):
         errors.append("canary: the Dockerfile base-image check does not tell pinned from unpinned")
     if not placeholders({"a": ["x", "smtp.sharaka.invalid"]}) or placeholders({"a": "smtp.gov.xx"}):
         errors.append("canary: the placeholder check does not find placeholders")
@@ -129,14 +149,19 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
         by = {(d["kind"], d["metadata"]["name"]): d for d in docs}
         cms = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
-        topics = {d["spec"].get("topicName", d["metadata"]["name"]): d["spec"]
-                  for d in docs if d["kind"] == "KafkaTopic"}
+        topics = {
+            d["spec"].get("topicName", d["metadata"]["name"]): d["spec"]
+            for d in docs
+            if d["kind"] == "KafkaTopic"
+        }
 
         for d in docs:
             errors += [f"{name}: {p}" for p in selector_problems(d)]
 
         # Placeholders: the production rendering with every component (a superset of the others).
-        if name == "production+all" or (name == "production" and not (work / "rendered" / "production+all.yaml").exists()):
+        if name == "production+all" or (
+            name == "production" and not (work / "rendered" / "production+all.yaml").exists()
+        ):
             for d in docs:
                 for p in placeholders(d):
                     strict_or_find(f"{name} {d['kind']}/{d['metadata']['name']}: placeholder {p}")
@@ -146,9 +171,13 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
             if not dep:
                 continue
             for v in dep["spec"]["template"]["spec"].get("volumes", []):
-                if v.get("secret", {}).get("secretName") == "sharaka-cluster-ca-cert" and v["secret"].get("items"):
-                    errors.append(f"{name} sharaka-{s}: mount the whole sharaka-cluster-ca-cert Secret "
-                                  "(every ca-*.crt during a CA renewal), not selected items")
+                if v.get("secret", {}).get("secretName") == "sharaka-cluster-ca-cert" and v["secret"].get(
+                    "items"
+                ):
+                    errors.append(
+                        f"{name} sharaka-{s}: mount the whole sharaka-cluster-ca-cert Secret "
+                        "(every ca-*.crt during a CA renewal), not selected items"
+                    )
 
         kafka = by.get(("Kafka", "sharaka"))
         pools = [d for d in docs if d["kind"] == "KafkaNodePool"]
@@ -157,21 +186,30 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                 errors.append(f"{name}: Kafka rack.topologyKey must be topology.kubernetes.io/zone")
             for pool in pools:
                 pod = pool["spec"].get("template", {}).get("pod", {})
-                terms = pod.get("affinity", {}).get("podAntiAffinity", {}).get(
-                    "requiredDuringSchedulingIgnoredDuringExecution", [])
+                terms = (
+                    pod.get("affinity", {})
+                    .get("podAntiAffinity", {})
+                    .get("requiredDuringSchedulingIgnoredDuringExecution", [])
+                )
                 if not any(x.get("topologyKey") == "kubernetes.io/hostname" for x in terms):
-                    errors.append(f"{name} KafkaNodePool/{pool['metadata']['name']}: required pod "
-                                  "anti-affinity on kubernetes.io/hostname expected")
-                if not any(c.get("topologyKey") == "topology.kubernetes.io/zone"
-                           for c in pod.get("topologySpreadConstraints", [])):
-                    errors.append(f"{name} KafkaNodePool/{pool['metadata']['name']}: zone topology "
-                                  "spread expected")
+                    errors.append(
+                        f"{name} KafkaNodePool/{pool['metadata']['name']}: required pod "
+                        "anti-affinity on kubernetes.io/hostname expected"
+                    )
+                if not any(
+                    c.get("topologyKey") == "topology.kubernetes.io/zone"
+                    for c in pod.get("topologySpreadConstraints", [])
+                ):
+                    errors.append(
+                        f"{name} KafkaNodePool/{pool['metadata']['name']}: zone topology spread expected"
+                    )
 
         # --- autoscaling ------------------------------------------------------------------------
         scaled = [d for d in docs if d["kind"] == "ScaledObject"]
         auths = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "TriggerAuthentication"}
-        if component in ("autoscaling", "all") and {d["metadata"]["name"] for d in scaled} != \
-                {f"sharaka-{s}" for s in SERVICES}:
+        if component in ("autoscaling", "all") and {d["metadata"]["name"] for d in scaled} != {
+            f"sharaka-{s}" for s in SERVICES
+        }:
             errors.append(f"{name}: one ScaledObject per consuming service expected")
         for so in scaled:
             spec, where = so["spec"], f"{name} ScaledObject/{so['metadata']['name']}"
@@ -179,19 +217,23 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
             s = target_name.removeprefix("sharaka-")
             dep = by.get(("Deployment", target_name))
             if not dep or s not in SERVICES:
-                errors.append(f"{where}: targets no Sharaka Deployment ({target_name})"); continue
+                errors.append(f"{where}: targets no Sharaka Deployment ({target_name})")
+                continue
             cap = max(topics[x]["partitions"] for x in reads[s] if x in topics)
             lo, hi = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
             if not 1 <= lo <= hi <= cap:
-                errors.append(f"{where}: need 1 <= minReplicaCount ({lo}) <= maxReplicaCount ({hi}) "
-                              f"<= partitions of the topics it reads ({cap})")
+                errors.append(
+                    f"{where}: need 1 <= minReplicaCount ({lo}) <= maxReplicaCount ({hi}) "
+                    f"<= partitions of the topics it reads ({cap})"
+                )
             config = {}
             for ref in dep["spec"]["template"]["spec"]["containers"][0].get("envFrom", []):
                 config.update(cms.get(ref.get("configMapRef", {}).get("name"), {}).get("data", {}))
             for trig in spec["triggers"]:
                 m = trig.get("metadata", {})
                 if trig["type"] != "kafka":
-                    errors.append(f"{where}: only kafka triggers expected"); continue
+                    errors.append(f"{where}: only kafka triggers expected")
+                    continue
                 prefix = s.upper() + "_"
                 if m.get("bootstrapServers") != config.get(prefix + "KAFKA_BOOTSTRAP"):
                     errors.append(f"{where}: bootstrapServers differs from {prefix}KAFKA_BOOTSTRAP")
@@ -203,11 +245,14 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                     errors.append(f"{where}: allowIdleConsumers must stay false")
                 auth = auths.get(trig.get("authenticationRef", {}).get("name"))
                 if auth is None:
-                    errors.append(f"{where}: its TriggerAuthentication is missing"); continue
+                    errors.append(f"{where}: its TriggerAuthentication is missing")
+                    continue
                 params = {r["parameter"]: r for r in auth.get("secretTargetRef", [])}
                 cparams = {r["parameter"]: r for r in auth.get("configMapTargetRef", [])}
-                if params.get("password", {}).get("name") != f"sharaka-{s}" or \
-                        params.get("password", {}).get("key") != "password":
+                if (
+                    params.get("password", {}).get("name") != f"sharaka-{s}"
+                    or params.get("password", {}).get("key") != "password"
+                ):
                     errors.append(f"{where}: password must come from Secret sharaka-{s} key password")
                 if params.get("ca", {}).get("name") != "sharaka-cluster-ca-cert":
                     errors.append(f"{where}: ca must come from Secret sharaka-cluster-ca-cert")
@@ -221,17 +266,21 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
             for s in SERVICES:
                 pm, dep = pms.get(f"sharaka-{s}"), by.get(("Deployment", f"sharaka-{s}"))
                 if not pm or not dep:
-                    errors.append(f"{name}: PodMonitor sharaka-{s} missing"); continue
+                    errors.append(f"{name}: PodMonitor sharaka-{s} missing")
+                    continue
                 labels = dep["spec"]["template"]["metadata"]["labels"]
                 if any(labels.get(k) != v for k, v in pm["selector"].get("matchLabels", {}).items()):
                     errors.append(f"{name} PodMonitor/sharaka-{s}: selector does not match the pods")
                 ports = {p.get("name") for p in dep["spec"]["template"]["spec"]["containers"][0]["ports"]}
                 for ep in pm["podMetricsEndpoints"]:
                     if ep.get("port") not in ports or ep.get("path", "/metrics") != "/metrics":
-                        errors.append(f"{name} PodMonitor/sharaka-{s}: port {ep.get('port')} is no "
-                                      f"container port {sorted(ports)} or path is not /metrics")
-            if not any(pm["selector"].get("matchLabels", {}).get("strimzi.io/kind") == "Kafka"
-                       for pm in pms.values()):
+                        errors.append(
+                            f"{name} PodMonitor/sharaka-{s}: port {ep.get('port')} is no "
+                            f"container port {sorted(ports)} or path is not /metrics"
+                        )
+            if not any(
+                pm["selector"].get("matchLabels", {}).get("strimzi.io/kind") == "Kafka" for pm in pms.values()
+            ):
                 errors.append(f"{name}: no PodMonitor for the Kafka pods")
             k = kafka["spec"] if kafka else {}
             ref = k.get("kafka", {}).get("metricsConfig", {}).get("valueFrom", {}).get("configMapKeyRef", {})
@@ -253,44 +302,75 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                     for path in rule.get("http", {}).get("paths", []):
                         where = f"{name} Ingress/{ing['metadata']['name']} {rule.get('host')}{path['path']}"
                         if not path["path"].startswith("/v1") or path.get("pathType") != "Prefix":
-                            errors.append(f"{where}: only Prefix /v1 paths may be public "
-                                          "(/metrics, /docs, /healthz, /readyz stay internal)")
+                            errors.append(
+                                f"{where}: only Prefix /v1 paths may be public "
+                                "(/metrics, /docs, /healthz, /readyz stay internal)"
+                            )
                         b = path["backend"]["service"]
                         svc = services.get(b["name"])
-                        if not svc or b["port"].get("name", b["port"].get("number")) not in \
-                                [p.get("name") for p in svc["spec"]["ports"]] + [p["port"] for p in svc["spec"]["ports"]]:
+                        if not svc or b["port"].get("name", b["port"].get("number")) not in [
+                            p.get("name") for p in svc["spec"]["ports"]
+                        ] + [p["port"] for p in svc["spec"]["ports"]]:
                             errors.append(f"{where}: backend {b} is no Service port")
-            pods = [d["spec"]["template"]["metadata"].get("labels", {}) for d in docs if d["kind"] in WORKLOADS]
+            pods = [
+                d["spec"]["template"]["metadata"].get("labels", {}) for d in docs if d["kind"] in WORKLOADS
+            ]
             policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
             for d in policies:
-                fake = {"kind": "Deployment", "metadata": {"name": d["metadata"]["name"]},
-                        "spec": {"selector": d["spec"]["podSelector"], "template": {"metadata": {"labels": {}}}}}
-                if not any(not selector_problems({**fake, "spec": {**fake["spec"], "template": {"metadata": {"labels": lb}}}})
-                           for lb in pods):
+                fake = {
+                    "kind": "Deployment",
+                    "metadata": {"name": d["metadata"]["name"]},
+                    "spec": {"selector": d["spec"]["podSelector"], "template": {"metadata": {"labels": {}}}},
+                }
+                if not any(
+                    not selector_problems(
+                        {**fake, "spec": {**fake["spec"], "template": {"metadata": {"labels": lb}}}}
+                    )
+                    for lb in pods
+                ):
                     errors.append(f"{name} NetworkPolicy/{d['metadata']['name']}: selects no pod")
-            deny = [d for d in policies if not d["spec"].get("ingress") and not d["spec"].get("egress")
-                    and set(d["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}]
+            deny = [
+                d
+                for d in policies
+                if not d["spec"].get("ingress")
+                and not d["spec"].get("egress")
+                and set(d["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+            ]
             if not deny:
                 errors.append(f"{name}: a default-deny NetworkPolicy (Ingress and Egress) is expected")
             for d in docs:
-                if d["kind"] in WORKLOADS and d["metadata"]["name"].startswith("sharaka-") and \
-                        d["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") != "sharaka":
-                    errors.append(f"{name} {d['kind']}/{d['metadata']['name']}: pods need "
-                                  "app.kubernetes.io/part-of=sharaka (the NetworkPolicies select it)")
+                if (
+                    d["kind"] in WORKLOADS
+                    and d["metadata"]["name"].startswith("sharaka-")
+                    and d["spec"]["template"]["metadata"].get("labels", {}).get("app.kubernetes.io/part-of")
+                    != "sharaka"
+                ):
+                    errors.append(
+                        f"{name} {d['kind']}/{d['metadata']['name']}: pods need "
+                        "app.kubernetes.io/part-of=sharaka (the NetworkPolicies select it)"
+                    )
 
         # --- postgres (CloudNativePG) ----------------------------------------------------------------
         if component in ("postgres", "all"):
             clusters = [d for d in docs if d["kind"] == "Cluster"]
             if len(clusters) != 1:
-                errors.append(f"{name}: one CloudNativePG Cluster expected"); clusters = []
+                errors.append(f"{name}: one CloudNativePG Cluster expected")
+                clusters = []
             for cl in clusters:
                 cname, spec = cl["metadata"]["name"], cl["spec"]
                 init = spec.get("bootstrap", {}).get("initdb", {})
                 dbs = {init.get("database"): init.get("owner")}
-                dbs.update({d["spec"]["name"]: d["spec"]["owner"] for d in docs if d["kind"] == "Database"
-                            and d["spec"]["cluster"]["name"] == cname})
+                dbs.update(
+                    {
+                        d["spec"]["name"]: d["spec"]["owner"]
+                        for d in docs
+                        if d["kind"] == "Database" and d["spec"]["cluster"]["name"] == cname
+                    }
+                )
                 if dbs != {f"sharaka_{s}": s for s in SERVICES}:
-                    errors.append(f"{name}: databases {dbs} != one sharaka_<service> per service, owned by it")
+                    errors.append(
+                        f"{name}: databases {dbs} != one sharaka_<service> per service, owned by it"
+                    )
                 roles = {r["name"] for r in spec.get("managed", {}).get("roles", []) if r.get("login")}
                 if roles | {init.get("owner")} != set(SERVICES):
                     errors.append(f"{name}: Cluster {cname} must have a login role per service")
@@ -298,7 +378,9 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                     errors.append(f"{name}: Cluster {cname}: 3 instances expected outside dev")
                 if not spec.get("backup"):
                     errors.append(f"{name}: Cluster {cname}: backup (WAL archiving) expected")
-                if not any(d["kind"] == "ScheduledBackup" and d["spec"]["cluster"]["name"] == cname for d in docs):
+                if not any(
+                    d["kind"] == "ScheduledBackup" and d["spec"]["cluster"]["name"] == cname for d in docs
+                ):
                     errors.append(f"{name}: no ScheduledBackup for Cluster {cname}")
 
         # --- migration Jobs ---------------------------------------------------------------------
@@ -307,7 +389,8 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
             for s in SERVICES:
                 job, dep = jobs.get(f"sharaka-{s}-migrate"), by.get(("Deployment", f"sharaka-{s}"))
                 if not job or not dep:
-                    errors.append(f"{name}: Job sharaka-{s}-migrate missing"); continue
+                    errors.append(f"{name}: Job sharaka-{s}-migrate missing")
+                    continue
                 (c,) = job["spec"]["template"]["spec"]["containers"]
                 (dc,) = dep["spec"]["template"]["spec"]["containers"]
                 where = f"{name} Job/sharaka-{s}-migrate"
@@ -315,7 +398,9 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                     errors.append(f"{where}: args must be shared.ops migrate --service {s}")
                 # (base+component: base's own images transformer does not reach the component.)
                 if target != "base" and c.get("image") != dc.get("image"):
-                    errors.append(f"{where}: image {c.get('image')} differs from the Deployment's {dc.get('image')}")
+                    errors.append(
+                        f"{where}: image {c.get('image')} differs from the Deployment's {dc.get('image')}"
+                    )
                 if c.get("envFrom") != dc.get("envFrom"):
                     errors.append(f"{where}: envFrom differs from the Deployment's (the service's settings)")
                 denv = {e["name"]: e for e in dc.get("env", [])}
@@ -324,14 +409,20 @@ def main(root: pathlib.Path, work: pathlib.Path) -> tuple[list[str], list[str]]:
                         errors.append(f"{where}: env {e['name']} differs from the Deployment's")
                 for e in denv.values():
                     # Settings that a validator checks together with the ConfigMap's must be there too.
-                    if e["name"].endswith(("DATABASE_URL", "LINK_SECRET")) and \
-                            e["name"] not in {x["name"] for x in c.get("env", [])}:
+                    if e["name"].endswith(("DATABASE_URL", "LINK_SECRET")) and e["name"] not in {
+                        x["name"] for x in c.get("env", [])
+                    }:
                         errors.append(f"{where}: env {e['name']} missing (the Deployment sets it)")
                 sc = c.get("securityContext", {})
-                if sc.get("readOnlyRootFilesystem") is not True or sc.get("allowPrivilegeEscalation") is not False:
+                if (
+                    sc.get("readOnlyRootFilesystem") is not True
+                    or sc.get("allowPrivilegeEscalation") is not False
+                ):
                     errors.append(f"{where}: locked-down securityContext expected")
-    print(f"{len(renderings)} renderings checked"
-          + ("" if not findings else f"; {len(findings)} findings (errors with SHARAKA_RELEASE=1)"))
+    print(
+        f"{len(renderings)} renderings checked"
+        + ("" if not findings else f"; {len(findings)} findings (errors with SHARAKA_RELEASE=1)")
+    )
     return errors, findings
 
 

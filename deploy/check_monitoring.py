@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import pathlib
 import re
@@ -54,10 +55,8 @@ def declared_metrics(root: pathlib.Path) -> dict[str, set[str]]:
                 if kw.arg == "labelnames":
                     label_arg = kw.value
             if label_arg is not None:
-                try:
+                with contextlib.suppress(ValueError):
                     labels = set(ast.literal_eval(label_arg))
-                except ValueError:
-                    pass
             if kind == "Counter":
                 base = name[: -len("_total")] if name.endswith("_total") else name
                 series[base + "_total"] = labels
@@ -72,12 +71,55 @@ def declared_metrics(root: pathlib.Path) -> dict[str, set[str]]:
 
 SELECTOR = re.compile(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?")
 FUNCS_AND_KEYWORDS = {
-    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "by",
-    "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-    "rate", "irate", "increase", "delta", "idelta", "deriv", "absent", "absent_over_time",
-    "histogram_quantile", "label_values", "label_replace", "clamp_min", "clamp_max", "offset",
-    "avg_over_time", "max_over_time", "min_over_time", "sum_over_time", "count_over_time", "vector",
-    "scalar", "time", "humanize", "le", "count_values", "changes", "resets", "sort", "sort_desc",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "quantile",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "rate",
+    "irate",
+    "increase",
+    "delta",
+    "idelta",
+    "deriv",
+    "absent",
+    "absent_over_time",
+    "histogram_quantile",
+    "label_values",
+    "label_replace",
+    "clamp_min",
+    "clamp_max",
+    "offset",
+    "avg_over_time",
+    "max_over_time",
+    "min_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "vector",
+    "scalar",
+    "time",
+    "humanize",
+    "le",
+    "count_values",
+    "changes",
+    "resets",
+    "sort",
+    "sort_desc",
 }
 
 
@@ -124,9 +166,13 @@ def main(root: pathlib.Path, rendered: list[pathlib.Path]) -> list[str]:
         errors.append(f"metric discovery found no sharaka_events_consumed_total: {sorted(metrics)}")
 
     # Canary: the checker must reject a made-up metric and a made-up label.
-    if not check_expr("sum(rate(sharaka_no_such_metric_total[5m]))", metrics) \
-            or not check_expr('sharaka_outbox_backlog{no_such_label="x"}', metrics) \
-            or check_expr('sum by (service) (increase(sharaka_events_consumed_total{outcome="dead_lettered"}[5m]))', metrics):
+    if (
+        not check_expr("sum(rate(sharaka_no_such_metric_total[5m]))", metrics)
+        or not check_expr('sharaka_outbox_backlog{no_such_label="x"}', metrics)
+        or check_expr(
+            'sum by (service) (increase(sharaka_events_consumed_total{outcome="dead_lettered"}[5m]))', metrics
+        )
+    ):
         errors.append("canary: the expression checker does not tell real metrics from made-up ones")
 
     alerts_md = root / "docs" / "alerts.md"
@@ -191,8 +237,10 @@ def main(root: pathlib.Path, rendered: list[pathlib.Path]) -> list[str]:
     for where, expr in exprs:
         for problem in check_expr(expr, metrics):
             errors.append(f"{where}: {problem}: {expr.strip()}")
-    print(f"{len(exprs)} expressions checked against {len(metrics)} series names; "
-          f"{len(alert_anchors)} runbook anchors")
+    print(
+        f"{len(exprs)} expressions checked against {len(metrics)} series names; "
+        f"{len(alert_anchors)} runbook anchors"
+    )
     return errors
 
 
