@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -237,8 +237,11 @@ def create_app(
     description: str,
     version: str,
     readiness: ReadinessCheck,
+    required: Sequence[str] | None = None,
     max_body_bytes: int = 1_000_000,
 ) -> FastAPI:
+    """``required`` names the readiness checks that decide readiness (all of them when None);
+    the others are reported only, as ``"<name>": "reachable" | "unreachable"`` too."""
     app = FastAPI(title=title, description=description, version=version)
 
     app.add_middleware(_RequestContext)
@@ -327,14 +330,17 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
 
-    @app.get("/readyz", tags=["operations"], summary="Postgres and Kafka reachable, schema migrated")
+    @app.get("/readyz", tags=["operations"], summary="Ready to serve: the required checks pass")
     async def readyz() -> JSONResponse:
         checks = dict(await readiness())
-        ok = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
-            status_code=200 if ok else 503,
-        )
+        needed = list(required) if required is not None else list(checks)
+        ok = all(checks.get(name, False) for name in needed)
+        status = "ready" if ok else "not ready"
+        body: dict[str, Any] = {"status": status, "checks": checks, "required": needed}
+        for name, passed in checks.items():
+            if name not in needed:
+                body[name] = "reachable" if passed else "unreachable"
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def prometheus() -> Response:

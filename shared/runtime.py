@@ -34,8 +34,6 @@ import uvicorn
 import uvloop
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from faststream.kafka import KafkaBroker
 
 from shared import metrics
@@ -314,20 +312,6 @@ class Runtime:
         checks["kafka"] = await self.check_kafka()
         return checks
 
-    async def readyz(self) -> JSONResponse:
-        """Ready with Postgres up and migrations applied; Kafka's state is told, not required."""
-        checks = await self.readiness()
-        ok = all(checks[name] for name in READINESS_REQUIRED)
-        return JSONResponse(
-            {
-                "status": "ready" if ok else "not ready",
-                "checks": checks,
-                "required": list(READINESS_REQUIRED),
-                "kafka": "reachable" if checks["kafka"] else "unreachable",
-            },
-            status_code=200 if ok else 503,
-        )
-
     def build_app(self) -> FastAPI:
         from shared.auth import Authenticator
 
@@ -337,21 +321,11 @@ class Runtime:
             description=self.spec.description,
             version=self.spec.version,
             readiness=self.readiness,
+            required=READINESS_REQUIRED,
             max_body_bytes=self.settings.http_max_body_bytes,
         )
         app.state.runtime = self
         app.state.authenticator = Authenticator(self.settings)
-        # The generic /readyz requires every check; this one does not require Kafka.
-        app.router.routes[:] = [
-            r for r in app.router.routes if not (isinstance(r, APIRoute) and r.path == "/readyz")
-        ]
-        app.add_api_route(
-            "/readyz",
-            self.readyz,
-            methods=["GET"],
-            tags=["operations"],
-            summary="Postgres reachable and schema migrated (Kafka's state reported, not required)",
-        )
         for router in self.spec.routers:
             app.include_router(router)
         self.app = app
