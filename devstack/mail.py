@@ -12,8 +12,6 @@ import email.policy
 import itertools
 import logging
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,8 +23,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from devstack import procs
-from devstack.ports import HOST, free_port, port_open, wait_port_closed
+from devstack.daemon import CatcherDaemon
+from devstack.ports import HOST, free_port
 
 
 class _DropLoginDataNotice(logging.Filter):
@@ -155,82 +153,8 @@ def _accept_any_login(server: Any, session: Any, envelope: Any, mechanism: str, 
     return AuthResult(success=True)
 
 
-class MailDaemon:
-    """Runs ``python -m devstack mail`` detached, for ``devstack up`` and ``make run``.
+class MailDaemon(CatcherDaemon):
+    """The mail catcher as its own process (``python -m devstack mail``), for ``make run``."""
 
-    A MailCatcher lives in a thread of its creator; the CLI exits after ``up``, so the
-    long-lived catcher needs its own process, found again through a PID file.
-    """
-
-    def __init__(self, home: Path, port: int | None = None) -> None:
-        self.home = Path(home).resolve()
-        self.folder = self.home / "messages"
-        self._state_file = self.home / "state.json"
-        self._pid_file = self.home / "mail.pid"
-        self._lock_file = self.home / ".lock"
-        self._explicit_port = port is not None
-        state = procs.read_state(self._state_file)
-        self._port: int = port or int(state.get("port") or 0) or free_port()
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def host(self) -> str:
-        return HOST
-
-    @property
-    def pid(self) -> int | None:
-        pid = procs.read_pid(self._pid_file)
-        return pid if procs.is_ours(pid, ["devstack", "mail", str(self.folder)]) else None
-
-    def start(self, timeout: float = 15) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        with procs.file_lock(self._lock_file):
-            if self.pid is not None:
-                return
-            if port_open(self._port):
-                if self._explicit_port:
-                    raise RuntimeError(f"port {self._port} is already in use by another program")
-                self._port = free_port()
-            procs.write_state(self._state_file, {"port": self._port})
-            log = self.home / "mail.log"
-            cmd = [
-                sys.executable,
-                "-m",
-                "devstack",
-                "mail",
-                "--port",
-                str(self._port),
-                "--folder",
-                str(self.folder),
-            ]
-            with log.open("ab") as out:
-                self._proc = subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    cwd=str(procs.REPO_ROOT),
-                    start_new_session=True,
-                )
-            self._pid_file.write_text(f"{self._proc.pid}\n", encoding="utf-8")
-            deadline = time.monotonic() + timeout
-            while not port_open(self._port):
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    procs.kill_now(self._proc.pid, self._proc)
-                    self._pid_file.unlink(missing_ok=True)
-                    raise RuntimeError(f"mail catcher did not start:\n{procs.tail(log)}")
-                time.sleep(0.1)
-
-    def stop(self, timeout: float = 10) -> None:
-        with procs.file_lock(self._lock_file):
-            pid = self.pid
-            if pid is not None:
-                child = self._proc if self._proc is not None and self._proc.pid == pid else None
-                procs.terminate(pid, timeout, child)
-                wait_port_closed(self._port, 5)
-            self._pid_file.unlink(missing_ok=True)
-            self._proc = None
+    command = "mail"
+    label = "mail catcher"
