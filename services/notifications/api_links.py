@@ -29,8 +29,7 @@ RT = Annotated[Runtime, Depends(runtime_of)]
 
 
 def links_of(rt: Runtime) -> Links:
-    s = NotificationsSettings.of(rt.settings)
-    return Links(s.link_secret.get_secret_value(), s.public_url, s.confirm_link_ttl_s)
+    return Links.of(NotificationsSettings.of(rt.settings))
 
 
 class PublicFollowIn(BaseModel):

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import jwt
 
+from services.notifications.settings import NotificationsSettings
 from shared.errors import Invalid
 from shared.events.notifications import Channel
 
@@ -32,6 +33,10 @@ class LinkClaim:
 
 
 class Links:
+    @classmethod
+    def of(cls, settings: NotificationsSettings) -> Links:
+        return cls(settings.link_secret.get_secret_value(), settings.public_url, settings.confirm_link_ttl_s)
+
     def __init__(self, secret: str, public_url: str, confirm_ttl_s: int) -> None:
         self._secret = secret
         self._base = public_url.rstrip("/")

@@ -92,9 +92,7 @@ class DeliveryWorker:
         self._sms = sms
         self._stopping = stopping or asyncio.Event()
         self._clock = clock
-        self.links = Links(
-            settings.link_secret.get_secret_value(), settings.public_url, settings.confirm_link_ttl_s
-        )
+        self.links = Links.of(settings)
         self.policy = RetryPolicy(
             max_attempts=settings.delivery_max_attempts,
             backoff_initial_s=settings.delivery_backoff_initial_s,
@@ -129,10 +127,11 @@ class DeliveryWorker:
         """Queue every digest due now; how many were made."""
         made = 0
         while True:
+            batch = digests.MakeDigests(now=self._clock())
             async with self._units() as uow:
-                result = await digests.make_digests(uow, digests.MakeDigests(now=self._clock()))
+                result = await digests.make_digests(uow, batch)
             made += result.digests
-            if result.people < 500:
+            if result.people < batch.limit:
                 return made
 
     # --- one delivery ------------------------------------------------------------------------

@@ -103,32 +103,27 @@ class PgDeliveries:
     async def close_digests(self, digests: Sequence[Delivery]) -> int:
         if not digests:
             return 0
-        ids = [d.id for d in digests]
         rows = await self._conn.fetch(
             """WITH made AS (
                    INSERT INTO deliveries
                        (id, cause_event_id, template, channel, recipient_id, plan_id, params)
-                   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
-                                        $6::uuid[], $7::jsonb[])
+                   SELECT u.* FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
+                                          $6::uuid[], $7::jsonb[])
+                        AS u(id, cause_event_id, template, channel, recipient_id, plan_id, params)
+                   -- Only for people with something held: nobody gets an empty digest.
+                   WHERE EXISTS (SELECT 1 FROM digest_items i
+                                 WHERE i.recipient_id = u.recipient_id AND i.delivery_id IS NULL)
                    ON CONFLICT DO NOTHING
                    RETURNING id, recipient_id
                )
                UPDATE digest_items i SET delivery_id = made.id FROM made
                WHERE i.recipient_id = made.recipient_id AND i.delivery_id IS NULL
                RETURNING i.delivery_id""",
-            ids, [d.cause_event_id for d in digests], [d.template for d in digests],
+            [d.id for d in digests], [d.cause_event_id for d in digests], [d.template for d in digests],
             [d.channel.value for d in digests], [d.recipient_id for d in digests],
             [d.plan_id for d in digests], [d.params for d in digests],
         )  # fmt: skip
-        carrying = {r["delivery_id"] for r in rows}
-        empty = [i for i in ids if i not in carrying]
-        if empty:  # made for someone with nothing held: not a digest after all
-            await self._conn.execute(
-                """DELETE FROM deliveries d WHERE d.id = ANY($1::uuid[]) AND d.status = 'pending'
-                   AND NOT EXISTS (SELECT 1 FROM digest_items i WHERE i.delivery_id = d.id)""",
-                empty,
-            )
-        return len(carrying)
+        return len({r["delivery_id"] for r in rows})
 
     async def claim_due(self, token: UUID, *, now: datetime, until: datetime, limit: int) -> list[Claim]:
         rows = await self._conn.fetch(_CLAIM, now, limit, until, token)
