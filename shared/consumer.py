@@ -37,6 +37,7 @@ from shared import metrics
 from shared.events.base import Event, Tombstone
 from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
 from shared.events.topics import dead_letter_topic
+from shared.faults import fault_point
 from shared.logging import get_logger
 from shared.reactions import Handler
 from shared.uow import TOMBSTONE_TYPE, UnitOfWork, unit_of_work
@@ -159,6 +160,7 @@ class EventConsumer:
         except asyncio.CancelledError:
             await msg.nack()
             raise
+        fault_point("consumer.after_commit")
         await msg.ack()
 
     def _span(self, record: ConsumerRecord[bytes, bytes], headers: dict[str, str]) -> Any:

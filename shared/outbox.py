@@ -31,6 +31,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared import locks, metrics, telemetry
 from shared.events.envelope import CONTENT_TYPE, SPECVERSION, dataschema_uri
+from shared.faults import fault_point
 from shared.leader import LeaderRunner
 from shared.logging import get_logger
 
@@ -199,6 +200,7 @@ class OutboxRelay:
             await self._await_traced(futures, spans)
         else:
             await asyncio.gather(*futures)
+        fault_point("relay.after_send")
         await self.mark_published([r["id"] for r in rows])
         metrics.OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)

@@ -48,6 +48,7 @@ from services.notifications.store import NotificationsUnitOfWork
 from services.notifications.use_cases import digests, sending
 from shared import metrics
 from shared.events.notifications import Channel
+from shared.faults import fault_point
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ class DeliveryWorker:
                 log.info("deliveries given back untried", count=len(claims) - i)
                 break
             outcomes = await asyncio.gather(*(self._attempt(c) for c in claims[i : i + chunk]))
+            fault_point("notifications.after_send")
             await self._record(outcomes)
         return len(claims)
 
