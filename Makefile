@@ -9,7 +9,7 @@ TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 RUN := $(UV) run --frozen
 
-.PHONY: events-wheel bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench token up down status clean distclean
+.PHONY: openapi events-wheel bench-notifications bench-plans bench-consultation deploy-check run test lint typecheck schemas schemas-check bench token up down status clean distclean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -44,6 +44,11 @@ schemas: .venv/.synced
 
 schemas-check: .venv/.synced
 	$(RUN) python -m shared.events.schemas check
+	$(RUN) python -m shared.openapi check
+
+## openapi: re-export the services' OpenAPI documents (docs/openapi/); `make test` fails while they differ from the code
+openapi: .venv/.synced
+	$(RUN) python -m shared.openapi export
 
 ## bench: end-to-end throughput and latency next to raw aiokafka
 bench: .venv/.synced

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import errors, metrics
 from shared.logging import get_logger
+from shared.openapi import install as install_openapi
 
 log = get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -351,4 +352,5 @@ def create_app(
         app, excluded_urls="healthz,readyz,metrics", exclude_spans=["send", "receive"]
     )
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    install_openapi(app)  # the document says what the handlers above really answer
     return app
