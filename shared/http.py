@@ -1,14 +1,18 @@
 """The FastAPI app every service starts from: errors as RFC 9457 ``application/problem+json``,
-request ids, a body-size limit, health, readiness and Prometheus metrics.
+request ids, security headers, a body-size limit, health, readiness and Prometheus metrics.
 
-No error answer ever carries a stack trace; an unexpected exception is logged with the request id
-and answered with a bare 500 problem that quotes that id.
+No error answer ever carries a stack trace; an unexpected exception is caught by the request
+middleware itself (not by Starlette's outermost error middleware, which re-raises it to the
+server, whose log line would quote the exception's message: asyncpg's quotes the failing row), is
+logged once with the request id, its type and its frames, and is answered with a bare 500 problem
+that quotes that id, ``x-request-id`` and the security headers included.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -18,13 +22,15 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.trace import Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import errors, metrics
-from shared.logging import get_logger
+from shared import docs_ui, errors, metrics
+from shared.logging import get_logger, safe_traceback
 from shared.openapi import install as install_openapi
 
 log = get_logger(__name__)
@@ -176,9 +182,67 @@ class _BodyLimit:
 
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
+#: The methods of RFC 9110 and PATCH: the ``method`` label takes one of these or ``other``, so a
+#: client inventing methods adds no series.
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+#: Answers are JSON (or CSV): nothing in them may run, load or be framed.
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+#: A plain page of the service (notifications' confirm and unsubscribe): its one form posts back
+#: to the service; nothing else is loaded.
+HTML_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
+#: A request id a client may choose (it is echoed in a header and logged as is).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def method_label(method: str) -> str:
+    return method if method in STANDARD_METHODS else "other"
+
+
+def _with_security_headers(
+    headers: list[tuple[bytes, bytes]], request_id: str, *, authenticated: bool, public_read: bool
+) -> list[tuple[bytes, bytes]]:
+    """The answer's headers with the request id and the security headers. A route's own
+    Content-Security-Policy (``/docs``) is kept. An answer to a request with credentials is never
+    stored by any cache (``no-store`` replaces what the route said); a public read without a
+    ``Cache-Control`` of its own may be stored but is revalidated each time (``no-cache``: the
+    public plan page's ETag keeps that cheap); anything else is ``no-store``."""
+    names = {name.lower() for name, _ in headers}
+    html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+    out = [h for h in headers if not (authenticated and h[0].lower() == b"cache-control")]
+    out.append((b"x-request-id", request_id.encode()))
+    out.extend(h for h in _SECURITY_HEADERS if h[0] not in names)
+    if b"content-security-policy" not in names:
+        out.append((b"content-security-policy", (HTML_CSP if html else JSON_CSP).encode()))
+    if authenticated or b"cache-control" not in names:
+        out.append((b"cache-control", b"no-cache" if public_read and not authenticated else b"no-store"))
+    return out
+
+
+def _internal_error_body(request_id: str, path: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": "an unexpected error occurred; quote the request_id when reporting it",
+            "instance": path,
+            "request_id": request_id,
+        }
+    ).encode()
+
 
 class _RequestContext:
-    """Request id, access log and HTTP metrics for every request.
+    """Request id, security headers, unexpected errors, access log and HTTP metrics for every
+    request. The outermost of the app's own middlewares, so a 413 of the body limit gets the
+    headers too.
 
     A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
     ``BaseHTTPMiddleware`` runs the app in a separate task and streams the answer through
@@ -193,30 +257,59 @@ class _RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = ""
+        authenticated = False
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
+            if name == b"x-request-id" and not request_id:
                 request_id = value.decode("latin-1")
-                break
-        if not request_id or len(request_id) > 128:
+            elif name in (b"authorization", b"cookie"):
+                authenticated = True
+        if not _REQUEST_ID.fullmatch(request_id):  # echoed and logged: an id, nothing else
             request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        response_started = False
+        method = method_label(scope["method"])
+        public_read = method in ("GET", "HEAD")
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                response_started = True
+                message["headers"] = _with_security_headers(
+                    list(message.get("headers", ())),
+                    request_id,
+                    authenticated=authenticated,
+                    public_read=public_read and status < 400,
+                )
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Never re-raised: the server would log it again, message and all.
+            status = 500
+            log.error("unhandled error", error_type=type(exc).__name__, stack=safe_traceback(exc))
+            # The span says an error happened and of which type; not its message, as above.
+            trace.get_current_span().set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            if not response_started:
+                body = _internal_error_body(request_id, scope.get("path", ""))
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", PROBLEM_JSON.encode()),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            method = scope["method"]
             elapsed = time.perf_counter() - started
             metrics.HTTP_REQUESTS.labels(method, path, str(status)).inc()
             metrics.HTTP_DURATION.labels(method, path).observe(elapsed)
@@ -243,9 +336,9 @@ def create_app(
 ) -> FastAPI:
     """``required`` names the readiness checks that decide readiness (all of them when None);
     the others are reported only, as ``"<name>": "reachable" | "unreachable"`` too."""
-    app = FastAPI(title=title, description=description, version=version)
-
-    app.add_middleware(_RequestContext)
+    # /docs is our own page (shared.docs_ui); FastAPI's pages load floating CDN files unchecked.
+    app = FastAPI(title=title, description=description, version=version, docs_url=None, redoc_url=None)
+    docs_ui.install(app)
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -310,23 +403,6 @@ def create_app(
             ),
         )
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Frames only: an exception's message may quote request data (personal data included).
-        log.error(
-            "unhandled error",
-            error_type=type(exc).__name__,
-            stack="".join(traceback.format_tb(exc.__traceback__)),
-        )
-        return problem_response(
-            request,
-            Problem(
-                500,
-                "Internal Server Error",
-                "an unexpected error occurred; quote the request_id when reporting it",
-            ),
-        )
-
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
@@ -352,5 +428,6 @@ def create_app(
         app, excluded_urls="healthz,readyz,metrics", exclude_spans=["send", "receive"]
     )
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(_RequestContext)  # added last: the outermost, around the body limit too
     install_openapi(app)  # the document says what the handlers above really answer
     return app
