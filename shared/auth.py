@@ -1,9 +1,12 @@
 """Bearer-token authentication with roles.
 
 Production: tokens from the organisation's OIDC provider, verified against its JWKS (RS256/ES256),
-with ``iss`` and ``aud`` checked. Local use: a documented HS256 dev key and ``python -m shared.auth
-mint`` to make tokens. With neither configured, every authenticated call is refused: there is no
-"auth off" mode to forget in production.
+with ``iss`` and ``aud`` checked, ``iat`` required and not in the future, ``nbf`` honoured and
+the lifetime (``exp - iat``) at most ``auth_max_token_lifetime_s``: a bearer token is good to
+whoever holds it until it expires, so one minted for a century is refused, not trusted.
+Local use: a documented HS256 dev key and ``python -m shared.auth mint`` to make tokens, under
+the same rules (lifetime at most a day). With neither configured, every authenticated call is
+refused: there is no "auth off" mode to forget in production.
 
 Claims used: ``sub`` (who), ``roles`` (list of :class:`Role`), ``member_ids`` (the members a
 government point of contact acts for).
@@ -29,6 +32,10 @@ from shared.settings import ServiceSettings
 
 #: Documented in the README; for laptops and tests only. Any deployment sets its own or uses OIDC.
 DEV_SECRET = "sharaka-local-development-key-not-for-production"  # noqa: S105
+#: Longest lifetime of a token signed with the dev key: a working day and then some (``make
+#: token`` mints 8 h). The same rules as production otherwise, so a test's token is refused where
+#: a production one would be.
+DEV_MAX_LIFETIME_S = 24 * 3600
 
 
 class Role(StrEnum):
@@ -75,9 +82,12 @@ class Authenticator:
         self._audience = settings.auth_audience
         self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
         self._secret = settings.auth_dev_secret.get_secret_value() if settings.auth_dev_secret else None
+        self._leeway = settings.auth_clock_leeway_s
+        #: The OIDC bound when a JWKS is configured (the dev key is then refused anyway).
+        self._max_lifetime_s = settings.auth_max_token_lifetime_s if self._jwks else DEV_MAX_LIFETIME_S
 
     async def verify(self, token: str) -> Principal:
-        options: jwt.types.Options = {"require": ["exp", "sub"]}
+        options: jwt.types.Options = {"require": ["exp", "iat", "sub"]}
         try:
             if self._jwks is not None:
                 # PyJWKClient fetches and caches keys with blocking I/O: keep it off the loop.
@@ -89,6 +99,7 @@ class Authenticator:
                     audience=self._audience,
                     issuer=self._issuer,
                     options=options,
+                    leeway=self._leeway,
                 )
             elif self._secret is not None:
                 claims = jwt.decode(
@@ -97,13 +108,25 @@ class Authenticator:
                     algorithms=["HS256"],
                     audience=self._audience,
                     options=options,
+                    leeway=self._leeway,
                 )
             else:
                 raise _unauthorized("authentication is not configured on this service")
         except jwt.ExpiredSignatureError:
             raise _unauthorized("token expired") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise _unauthorized(f"invalid token: the {exc.claim!r} claim is required") from None
+        except jwt.ImmatureSignatureError as exc:
+            claim = "iat" if "(iat)" in str(exc) else "nbf"
+            when = "issued in the future" if claim == "iat" else "not valid yet"
+            raise _unauthorized(f"token {when} ({claim} is later than now)") from None
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"invalid token: {exc}") from None
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > self._max_lifetime_s:
+            raise _unauthorized(
+                f"token lifetime {lifetime}s (exp - iat) exceeds the {self._max_lifetime_s}s allowed"
+            )
         roles = claims.get("roles", [])
         members = claims.get("member_ids", [])
         try:
@@ -152,6 +175,9 @@ def mint_token(
     audience: str = "sharaka",
     ttl_s: int = 3600,
 ) -> str:
+    """A dev-key token with ``iat`` and an ``exp`` at most :data:`DEV_MAX_LIFETIME_S` later."""
+    if not 0 < ttl_s <= DEV_MAX_LIFETIME_S:
+        raise ValueError(f"ttl_s must be between 1 and {DEV_MAX_LIFETIME_S} seconds")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,
@@ -174,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     mint.add_argument("--sub", default="dev-user")
     mint.add_argument("--role", action="append", default=[], choices=[r.value for r in Role])
     mint.add_argument("--member", action="append", default=[], help="member id (government)")
-    mint.add_argument("--ttl", type=int, default=8 * 3600)
+    mint.add_argument("--ttl", type=int, default=8 * 3600, help=f"seconds, at most {DEV_MAX_LIFETIME_S}")
     args = parser.parse_args(argv)
+    if not 0 < args.ttl <= DEV_MAX_LIFETIME_S:
+        parser.error(f"--ttl must be between 1 and {DEV_MAX_LIFETIME_S} seconds")
     secret = os.environ.get("SHARAKA_AUTH_DEV_SECRET", DEV_SECRET)
     print(mint_token(secret, args.sub, args.role or ["staff"], member_ids=args.member, ttl_s=args.ttl))
     return 0

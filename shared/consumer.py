@@ -12,6 +12,12 @@ Why each choice:
   the partition moves on.
 * **Poison is not retried.** Not CloudEvents, not JSON, an unknown type or data that does not
   match the contract will never succeed: straight to the dead-letter topic with the reason.
+* **Only the owner may say it.** An event whose ``ce_source`` is not its type's owning service,
+  or that arrives on another topic than its contract's, is poison too (``unexpected_source``,
+  with the expected and actual source in the dead letter's headers): a well-formed
+  ``plan_submitted`` from anyone else must not open a review (:mod:`shared.events.catalog`).
+* **Bounded metric labels.** ``event_type`` is a declared contract's type, ``tombstone`` or
+  ``unknown``: whoever can write a topic must not be able to add time series without limit.
 * **Infrastructure errors are not poison.** If Postgres is unreachable every record would fail;
   dead-lettering them all would be wrong. The batch is nacked (FastStream seeks back to its first
   record) after a back-off and read again; the inbox skips what was already applied.
@@ -35,6 +41,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from shared import metrics
 from shared.events.base import Event, Tombstone
+from shared.events.catalog import check_sender, metric_type
 from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
 from shared.events.topics import dead_letter_topic
 from shared.faults import fault_point
@@ -68,8 +75,22 @@ class DeadLetterHeaders:
     OFFSET = "dlq_source_offset"
     CONSUMER = "dlq_consumer"
     FAILED_AT = "dlq_failed_at"
+    #: With reason ``unexpected_source``: the owner's ``ce_source`` and the one the record had.
+    EXPECTED_SOURCE = "dlq_expected_source"
+    ACTUAL_SOURCE = "dlq_actual_source"
 
-    ALL = (REASON, DETAIL, ATTEMPTS, TOPIC, PARTITION, OFFSET, CONSUMER, FAILED_AT)
+    ALL = (
+        REASON,
+        DETAIL,
+        ATTEMPTS,
+        TOPIC,
+        PARTITION,
+        OFFSET,
+        CONSUMER,
+        FAILED_AT,
+        EXPECTED_SOURCE,
+        ACTUAL_SOURCE,
+    )
 
 
 class EventConsumer:
@@ -107,10 +128,13 @@ class EventConsumer:
         return sorted({self.prefix + model.topic for model in self._handlers if model is not Tombstone})
 
     def decode(self, record: ConsumerRecord[bytes, bytes]) -> Received:
-        """The record as a typed event. A null value (a tombstone on a compacted topic) becomes a
-        :class:`Tombstone` with an id fixed by its position, so the inbox applies it once."""
+        """The record as a typed event from its owning service. A null value (a tombstone on a
+        compacted topic) becomes a :class:`Tombstone` with an id fixed by its position, so the
+        inbox applies it once."""
+        topic = record.topic.removeprefix(self.prefix)
         if record.value is None:
-            topic = record.topic.removeprefix(self.prefix)
+            source = headers_dict(record.headers or ()).get("ce_source")
+            check_sender(None, source, topic)
             key = (record.key or b"").decode("utf-8", errors="replace")
             return Received(
                 id=uuid5(_TOMBSTONE_IDS, f"{topic}/{record.partition}/{record.offset}"),
@@ -121,7 +145,9 @@ class EventConsumer:
                 event=Tombstone(source_topic=topic, record_key=key),
                 headers={},
             )
-        return decode(record.headers or (), record.value)
+        received = decode(record.headers or (), record.value)
+        check_sender(received.type, received.source, topic)
+        return received
 
     def backoff(self, attempt: int) -> float:
         return float(min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max))
@@ -244,7 +270,7 @@ class EventConsumer:
                     outcomes.append((received.type, "duplicate"))
         per_event = (time.perf_counter() - started) / max(1, len(outcomes))
         for event_type, outcome in outcomes:
-            metrics.EVENTS_CONSUMED.labels(event_type, outcome).inc()
+            metrics.EVENTS_CONSUMED.labels(metric_type(event_type), outcome).inc()
             if outcome == "applied":
                 metrics.EVENT_PROCESSING.observe(per_event)
 
@@ -255,14 +281,16 @@ class EventConsumer:
                 received = self.decode(record)
             except PoisonMessage as poison:
                 span.set_status(Status(StatusCode.ERROR, poison.reason.value))
-                await self.dead_letter(record, poison.reason.value, poison.detail, attempts=1)
-                metrics.EVENTS_CONSUMED.labels(headers.get("ce_type", "?"), "dead_lettered").inc()
+                await self.dead_letter(
+                    record, poison.reason.value, poison.detail, attempts=1, extra=poison.headers
+                )
+                metrics.EVENTS_CONSUMED.labels(metric_type(headers.get("ce_type")), "dead_lettered").inc()
                 return
             span.set_attribute("messaging.message.id", str(received.id))
             span.set_attribute("cloudevents.event_type", received.type)
             handler = self._handlers.get(type(received.event))
             if handler is None:  # a known contract this service does not care about
-                metrics.EVENTS_CONSUMED.labels(received.type, "ignored").inc()
+                metrics.EVENTS_CONSUMED.labels(metric_type(received.type), "ignored").inc()
                 return
             await self._apply_with_retries(record, received, handler, span)
 
@@ -290,7 +318,9 @@ class EventConsumer:
                     if fresh:
                         await handler(uow, received)
                 metrics.EVENT_PROCESSING.observe(time.perf_counter() - started)
-                metrics.EVENTS_CONSUMED.labels(received.type, "applied" if fresh else "duplicate").inc()
+                metrics.EVENTS_CONSUMED.labels(
+                    metric_type(received.type), "applied" if fresh else "duplicate"
+                ).inc()
                 return
             except TRANSIENT_ERRORS:
                 raise
@@ -301,7 +331,7 @@ class EventConsumer:
                     await self.dead_letter(
                         record, "handler_failed", f"{type(exc).__name__}: {exc}", attempts=attempt
                     )
-                    metrics.EVENTS_CONSUMED.labels(received.type, "dead_lettered").inc()
+                    metrics.EVENTS_CONSUMED.labels(metric_type(received.type), "dead_lettered").inc()
                     return
                 metrics.CONSUMER_RETRIES.inc()
                 delay = self.backoff(attempt)
@@ -316,10 +346,18 @@ class EventConsumer:
                 await asyncio.sleep(delay)
 
     async def dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str, *, attempts: int
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        reason: str,
+        detail: str,
+        *,
+        attempts: int,
+        extra: Mapping[str, str] | None = None,
     ) -> None:
-        """Park the original bytes with why, where from and how often it was tried."""
-        extra = {
+        """Park the original bytes with why, where from and how often it was tried (and
+        ``extra`` facts of the reason, e.g. the expected and actual source)."""
+        added = {
+            **(extra or {}),
             DeadLetterHeaders.REASON: reason,
             DeadLetterHeaders.DETAIL: detail[:2000],
             DeadLetterHeaders.ATTEMPTS: str(attempts),
@@ -329,12 +367,12 @@ class EventConsumer:
             DeadLetterHeaders.CONSUMER: self.group_id,
             DeadLetterHeaders.FAILED_AT: datetime.now(UTC).isoformat(),
         }
-        original = [(k, v) for k, v in (record.headers or ()) if k not in extra]
+        original = [(k, v) for k, v in (record.headers or ()) if k not in added]
         await self._producer.send_and_wait(
             self.dead_letter_topic,
             value=record.value,
             key=record.key,
-            headers=[*original, *((k, v.encode()) for k, v in extra.items())],
+            headers=[*original, *((k, v.encode()) for k, v in added.items())],
         )
         log.error(
             "message dead-lettered",

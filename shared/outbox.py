@@ -178,7 +178,9 @@ class OutboxRelay:
                 # send() only enqueues; the batch is flushed by the producer and awaited together.
                 tombstone = row["payload"] is None
                 topic = self._prefix + row["topic"]
-                headers = [] if tombstone else record_headers(row)
+                # A tombstone has no CloudEvents attributes but its source, which consumers check
+                # against the topic's owner (shared.events.catalog.check_sender).
+                headers = [("ce_source", row["source"].encode())] if tombstone else record_headers(row)
                 if tracing:
                     span = _producer_span(topic, row)
                     spans.append(span)

@@ -53,6 +53,15 @@ class ServiceSettings(BaseSettings):
     auth_jwks_url: str | None = None
     #: Shared HS256 key for local use only; documented in the README, never set in production.
     auth_dev_secret: SecretStr | None = None
+    #: Longest accepted lifetime (``exp - iat``) of a token from the OIDC issuer. A stolen bearer
+    #: token is good until it expires, so a token minted for a century must not be taken. Two
+    #: hours holds the access tokens of common providers (Keycloak 5 min, Okta and Google 1 h,
+    #: Entra ID 60 to 90 min) with room to spare; a provider configured longer fails loudly (401
+    #: "token lifetime … exceeds …"), never silently. Dev tokens have their own bound
+    #: (:data:`shared.auth.DEV_MAX_LIFETIME_S`).
+    auth_max_token_lifetime_s: int = Field(default=7200, gt=0)
+    #: Clock skew tolerated on ``exp``, ``nbf`` and ``iat`` (the provider's clock and ours).
+    auth_clock_leeway_s: int = Field(default=30, ge=0, le=300)
 
     # --- outbox relay ----------------------------------------------------------------
     relay_batch_size: int = 500

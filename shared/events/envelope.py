@@ -98,13 +98,19 @@ class PoisonReason(StrEnum):
     INVALID_JSON = "invalid_json"
     UNKNOWN_TYPE = "unknown_type"
     SCHEMA_INVALID = "schema_invalid"
+    #: A well-formed event from a service that does not own its type, or on another topic than
+    #: its contract's (see :func:`shared.events.catalog.check_sender`).
+    UNEXPECTED_SOURCE = "unexpected_source"
 
 
 class PoisonMessage(Exception):
-    def __init__(self, reason: PoisonReason, detail: str) -> None:
+    """``headers``: extra facts for the dead-letter record (e.g. the expected and actual source)."""
+
+    def __init__(self, reason: PoisonReason, detail: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
         self.detail = detail
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True, slots=True)

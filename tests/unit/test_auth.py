@@ -44,3 +44,46 @@ async def test_no_configured_auth_refuses_everything() -> None:
 def test_staff_acts_for_every_member() -> None:
     staff = Principal("s", frozenset({Role.STAFF.value}), frozenset())
     assert staff.acts_for(uuid4())
+
+
+def _dev(**claims: object) -> str:
+    return jwt.encode({"sub": "x", "aud": "sharaka", **claims}, DEV_SECRET, "HS256")
+
+
+@pytest.mark.parametrize(
+    ("token", "detail"),
+    [
+        (_dev(exp=int(time.time()) + 100 * 365 * 86400), "invalid token: the 'iat' claim is required"),
+        (
+            _dev(iat=int(time.time()), exp=int(time.time()) + 100 * 365 * 86400),
+            "exceeds the 86400s allowed",
+        ),
+        (_dev(iat=int(time.time()) + 3600, exp=int(time.time()) + 7200), "token issued in the future"),
+        (
+            _dev(iat=int(time.time()), nbf=int(time.time()) + 3600, exp=int(time.time()) + 7200),
+            "not valid yet",
+        ),
+    ],
+    ids=["century-no-iat", "century", "iat-in-future", "nbf-in-future"],
+)
+async def test_dev_tokens_follow_the_same_age_rules(token: str, detail: str) -> None:
+    auth = Authenticator(ServiceSettings(auth_dev_secret=DEV_SECRET))
+    with pytest.raises(Problem) as err:
+        await auth.verify(token)
+    assert err.value.status == 401
+    assert detail in (err.value.detail or "")
+
+
+async def test_make_token_mints_a_bounded_token_with_iat(capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.auth import DEV_MAX_LIFETIME_S, main
+
+    assert main(["mint", "--role", "staff"]) == 0
+    token = capsys.readouterr().out.strip()
+    claims = jwt.decode(token, DEV_SECRET, algorithms=["HS256"], audience="sharaka")
+    assert claims["exp"] - claims["iat"] == 8 * 3600
+    who = await Authenticator(ServiceSettings(auth_dev_secret=DEV_SECRET)).verify(token)
+    assert who.has(Role.STAFF)
+    with pytest.raises(SystemExit):
+        main(["mint", "--ttl", str(DEV_MAX_LIFETIME_S + 1)])
+    with pytest.raises(ValueError, match="ttl_s"):
+        mint_token(DEV_SECRET, "x", ["staff"], ttl_s=100 * 365 * 86400)

@@ -84,3 +84,76 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
     data = json.loads(_event().model_dump_json())
     data["added_in_a_later_minor"] = 1
     assert decode(_headers(), json.dumps(data).encode()).event.title == "Open contracting"
+
+
+# --- who may say what (shared.events.catalog) ---------------------------------------------------
+
+
+def test_every_topic_has_one_owner_and_every_contract_an_owner() -> None:
+    from shared.events import topics
+    from shared.events.base import event_types
+    from shared.events.catalog import OWNERS, owner_of
+
+    assert dict(OWNERS) == {
+        "ogp.plans.v1": "plans",
+        "sharaka.plans.contacts.v1": "plans",
+        "ogp.consultation.v1": "consultation",
+        "sharaka.consultation.contacts.v1": "consultation",
+        "ogp.irm.v1": "irm",
+        "ogp.notifications.v1": "notifications",
+        "sharaka.privacy.erasures.v1": "notifications",
+    }
+    assert set(OWNERS) == {
+        *topics.PUBLIC,
+        topics.PLANS_CONTACTS,
+        topics.CONSULTATION_CONTACTS,
+        topics.ERASURES,
+    }
+    assert {t: owner_of(t) for t in event_types() if owner_of(t) is None} == {}
+    assert owner_of("ogp.plans.plan_submitted.v1") == "plans"
+    assert owner_of("sharaka.privacy.erasure_requested.v1") == "notifications"
+    assert owner_of("ogp.plans.unheard_of.v1") is None
+
+
+def test_the_owner_is_accepted_on_its_contract_topic() -> None:
+    from shared.events.catalog import check_sender
+
+    check_sender("ogp.plans.plan_submitted.v1", "/sharaka/plans", "ogp.plans.v1")
+    check_sender(
+        "sharaka.privacy.erasure_requested.v1", "/sharaka/notifications", "sharaka.privacy.erasures.v1"
+    )
+    check_sender(None, "/sharaka/plans", "sharaka.plans.contacts.v1")  # a tombstone naming its source
+    check_sender(None, None, "sharaka.consultation.contacts.v1")  # one from before sources were stamped
+
+
+@pytest.mark.parametrize(
+    ("event_type", "source", "topic", "expected"),
+    [
+        ("ogp.plans.plan_submitted.v1", "/sharaka/consultation", "ogp.plans.v1", "/sharaka/plans"),
+        ("ogp.plans.plan_submitted.v1", "/evil", "ogp.plans.v1", "/sharaka/plans"),
+        ("ogp.plans.plan_submitted.v1", "/sharaka/plans", "ogp.consultation.v1", "/sharaka/plans"),
+        ("sharaka.privacy.erasure_requested.v1", "/sharaka/consultation", "sharaka.privacy.erasures.v1",
+         "/sharaka/notifications"),
+        (None, "/sharaka/notifications", "sharaka.plans.contacts.v1", "/sharaka/plans"),
+        (None, "/sharaka/plans", "some.topic.nobody.owns", ""),
+    ],
+)  # fmt: skip
+def test_anyone_else_is_unexpected(event_type: str | None, source: str, topic: str, expected: str) -> None:
+    from shared.events.catalog import check_sender
+
+    with pytest.raises(PoisonMessage) as err:
+        check_sender(event_type, source, topic)
+    assert err.value.reason is PoisonReason.UNEXPECTED_SOURCE
+    assert err.value.headers == {"dlq_expected_source": expected, "dlq_actual_source": source}
+    assert topic in err.value.detail
+
+
+def test_metric_labels_are_bounded_by_the_catalog() -> None:
+    from shared.events.catalog import metric_type
+
+    assert metric_type("ogp.plans.plan_submitted.v1") == "ogp.plans.plan_submitted.v1"
+    assert metric_type("tombstone") == "tombstone"
+    assert metric_type("ogp.plans.plan_submitted.v9") == "unknown"
+    assert metric_type(f"x{uuid4()}") == "unknown"
+    assert metric_type(None) == "unknown"
+    assert metric_type("") == "unknown"
