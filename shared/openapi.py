@@ -3,7 +3,7 @@
 FastAPI's own document describes the happy path and its own defaults, not what our middleware and
 handlers send: 422s are documented in FastAPI's ``HTTPValidationError`` shape while
 :mod:`shared.http` sends RFC 9457 ``application/problem+json`` with ``errors: [{field, message}]``;
-the 401/403 of the bearer-token dependencies, the 413 of the body limit, the 404 of a path id
+the 401/403 of the bearer-token dependencies, the 413 of the body limit, the 400 of an unreadable body, the 404 of a path id
 that names nothing, the 409 of a domain rule and the 503 of a contended write are missing; there is
 no security scheme. And a route answering with its own ``Response`` class (e.g. JSON built by
 Postgres) gets ``{"type": "string", "$ref": ...}``: FastAPI writes ``type: string`` for any
@@ -232,6 +232,7 @@ def describe_operation(method: str, path: str, op: dict[str, Any], facts: RouteF
     elif facts.auth == "optional":
         op["security"] = [{}, {BEARER: []}]
     if facts.has_body:
+        _add(responses, 400, "The body cannot be read (e.g. not UTF-8)")
         _add(responses, 413, "The request body is larger than the service accepts")
         if "422" not in responses:
             _add(responses, 422, "Invalid input: `errors` names each field at fault")
@@ -266,6 +267,9 @@ def describe(doc: dict[str, Any], facts: dict[tuple[str, str], RouteFacts]) -> d
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
             describe_operation(method.upper(), path, op, facts.get((method.upper(), path)))
+    scrape = doc.get("paths", {}).get("/metrics", {}).get("get")
+    if scrape is not None:  # Prometheus' text exposition format, not JSON
+        scrape["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     ready = doc.get("paths", {}).get("/readyz", {}).get("get")
     if ready is not None:
         ready["responses"]["503"] = {

@@ -226,7 +226,7 @@ async def export_assessments(
 @router.get(
     "/staff/export/assessments.{fmt}",
     summary="Every assessment with OGP's spreadsheet column names (IRM and OGP staff)",
-    responses=_STAFF_ONLY,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}, **_STAFF_ONLY},
 )
 async def staff_export_assessments(
     fmt: Literal["csv", "json"],

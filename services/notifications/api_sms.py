@@ -22,6 +22,10 @@ from shared.runtime import Runtime, runtime_of
 router = APIRouter(prefix="/v1/sms", tags=["sms gateway"])
 RT = Annotated[Runtime, Depends(runtime_of)]
 Provider = Literal["twilio", "webhook"]
+#: What a caller without the gateway's signature gets (the body is checked only once signed).
+_UNSIGNED: dict[int | str, dict[str, Any]] = {
+    403: {"description": "bad gateway signature", "content": {"application/problem+json": {}}}
+}
 
 
 async def _verified(rt: Runtime, request: Request, provider: Provider, path: str) -> dict[str, Any]:
@@ -47,7 +51,7 @@ async def _verified(rt: Runtime, request: Request, provider: Provider, path: str
     return payload
 
 
-@router.post("/status/{provider}", status_code=204)
+@router.post("/status/{provider}", status_code=204, responses=_UNSIGNED)
 async def delivery_status(rt: RT, request: Request, provider: Provider) -> Response:
     data = await _verified(rt, request, provider, f"/v1/sms/status/{provider}")
     try:
@@ -62,7 +66,7 @@ async def delivery_status(rt: RT, request: Request, provider: Provider) -> Respo
     return Response(status_code=204)
 
 
-@router.post("/inbound/{provider}")
+@router.post("/inbound/{provider}", responses=_UNSIGNED)
 async def inbound(rt: RT, request: Request, provider: Provider) -> Response:
     """A reply to one of our messages: STOP opts the number out of SMS, START back in."""
     data = await _verified(rt, request, provider, f"/v1/sms/inbound/{provider}")
