@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from uuid import UUID
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.plans.store import PgPlansUnitOfWork
 from shared.events.base import Event
@@ -65,13 +69,30 @@ async def read_topic(
     return records
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 20.0, every: float = 0.1) -> T:
-    """Poll ``check`` until it returns a truthy value; fail with the last value otherwise."""
+async def eventually(
+    check: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], object] | None = None,
+    timeout: float = 20.0,
+    every: float = 0.1,
+) -> T:
+    """Poll ``check`` until ``until(value)`` holds (by default: until the value is truthy); fail
+    with the last value otherwise.
+
+    A check that returns a collection is truthy at its *first* element: a test that then asserts
+    "exactly these" would miss whatever arrives later. Such a check must say what it waits for
+    (``until=lambda rows: len(rows) == 2``), so :func:`eventually` refuses a collection without
+    ``until`` rather than return at the first element."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
         value = await check()
-        if value:
+        if until is None and isinstance(value, list | tuple | set | frozenset):
+            raise TypeError(
+                "eventually(): the check returns a collection; pass until= to say how many "
+                "elements (or which) it waits for"
+            )
+        if until(value) if until is not None else value:
             return value
         last = value
         await asyncio.sleep(every)
@@ -122,3 +143,140 @@ async def plans_use_case(
     set-up through the service's own rules and events, as a request would do it."""
     async with unit_of_work(pool, "plans", PgPlansUnitOfWork) as uow:
         return await use_case(uow, cmd)
+
+
+# --- proofs that can fail: outcomes, offsets, dead letters and effects counted directly ----------
+
+
+def consumed(outcome: str, metrics_text: str | None = None) -> float:
+    """``sharaka_events_consumed_total`` for ``outcome`` (applied, duplicate, ignored,
+    dead_lettered), summed over event types: from a process's ``/metrics`` text when given,
+    otherwise from this process's registry (a service run in-process; read it before and after,
+    the registry lives as long as the test session)."""
+    if metrics_text is None:
+        from shared import metrics
+
+        families = list(metrics.EVENTS_CONSUMED.collect())
+    else:
+        families = [f for f in text_string_to_metric_families(metrics_text)
+                    if f.name == "sharaka_events_consumed"]  # fmt: skip
+    return sum(
+        s.value
+        for f in families
+        for s in f.samples
+        if s.name.endswith("_total") and s.labels.get("outcome") == outcome
+    )
+
+
+async def caught_up(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """Whether ``group`` has committed every partition of ``topics`` up to its end: everything
+    produced so far was handled *and* acknowledged, so nothing more will happen to it. The
+    condition to wait on before asserting that something did not happen (instead of a sleep)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        partitions = await _partitions(admin, topics)
+        if not partitions:
+            return False
+        ends = await consumer.end_offsets(partitions)
+        return all((committed[tp].offset if tp in committed else 0) >= end for tp, end in ends.items())
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def committed_offsets(bootstrap: str, group: str, topic: str) -> int:
+    """The sum of ``group``'s committed offsets on ``topic`` (records acknowledged so far)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(max(0, meta.offset) for tp, meta in committed.items() if tp.topic == topic)
+
+
+async def topic_size(bootstrap: str, topic: str) -> int:
+    """How many records ``topic`` holds (0 when it does not exist): read from the partitions'
+    offsets, so "the dead-letter topic is empty" is a fact, not a read that timed out."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        parts = await _partitions(admin, [topic])
+        if not parts:
+            return 0
+        ends = await consumer.end_offsets(parts)
+        starts = await consumer.beginning_offsets(parts)
+        return sum(ends[tp] - starts[tp] for tp in parts)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def _partitions(admin: AIOKafkaAdminClient, topics: list[str]) -> list[TopicPartition]:
+    """The partitions of those of ``topics`` that exist."""
+    found = []
+    for t in await admin.describe_topics(topics):
+        if t["error_code"] == 0:
+            found += [TopicPartition(t["topic"], p["partition"]) for p in t["partitions"]]
+    return sorted(found)
+
+
+#: An effect of the IRM's ``PlanSubmitted`` reaction that no unique constraint can absorb: every
+#: apply upserts the plan's ``plans_seen`` row (inserted the first time, updated on a repeat), and
+#: this trigger appends one row per upsert to a table without any key. A second apply of the same
+#: event, which the reviews' ``UNIQUE (plan_id, kind)`` would silently absorb, shows up here as a
+#: second row: the inbox is the only thing that keeps it at one.
+APPLY_PROBE = """
+CREATE TABLE IF NOT EXISTS probe_applies (plan_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now());
+CREATE OR REPLACE FUNCTION probe_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO probe_applies (plan_id) VALUES (NEW.plan_id);
+    RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS probe_apply ON plans_seen;
+CREATE TRIGGER probe_apply AFTER INSERT OR UPDATE ON plans_seen
+    FOR EACH ROW EXECUTE FUNCTION probe_apply();
+"""
+
+
+async def install_apply_probe(dsn: str) -> None:
+    """Count every committed apply of ``PlanSubmitted`` in an IRM database (see APPLY_PROBE);
+    the database must be migrated (the service started, or :func:`migrate` run) first."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(APPLY_PROBE)
+    finally:
+        await conn.close()
+
+
+async def applies(dsn: str) -> dict[UUID, int]:
+    """Committed applies per plan, as :data:`APPLY_PROBE` counted them."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT plan_id, count(*) AS n FROM probe_applies GROUP BY plan_id")
+    finally:
+        await conn.close()
+    return {r["plan_id"]: int(r["n"]) for r in rows}
+
+
+def log_records(text: str, *, allowed: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every line of a service's log as JSON. A line that is not JSON fails the test (it would
+    escape every check made on the parsed lines) unless it starts with one of ``allowed``."""
+    out: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            assert line.startswith(allowed), f"log line {number} is not JSON: {line[:300]!r}"
+            continue
+        assert isinstance(record, dict), f"log line {number} is not a JSON object: {line[:300]!r}"
+        out.append(record)
+    return out

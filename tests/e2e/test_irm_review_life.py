@@ -217,7 +217,7 @@ async def test_a_review_from_submission_to_the_plans_repository_and_its_clock_ac
             docs: list[dict[str, Any]] = (await plans.get(f"/v1/plans/{pid}/documents")).json()
             return [d for d in docs if d["type"] == "irm_report"]
 
-        [doc] = await eventually(filed)
+        [doc] = await eventually(filed, until=lambda ds: len(ds) >= 1)
         assert (doc["id"], doc["title"], doc["url"]) == (rid, report["title"], report["url"])
         published = (await irm.get("/v1/assessments", params={"plan_id": pid})).json()
         assert [(a["commitment_id"], a["review_state"]) for a in published] == [(cid, "published")]
@@ -235,11 +235,12 @@ async def test_a_review_from_submission_to_the_plans_repository_and_its_clock_ac
         irm_proc.start()
         await irm_proc.wait_ready()
 
-        async def overdue_published() -> list[dict[str, Any]] | None:
-            rows = await _outbox(irm_db, ReviewOverdue.event_type)
-            return rows if rows and all(r["_published"] for r in rows) else None
+        async def overdue_published() -> list[dict[str, Any]]:
+            return await _outbox(irm_db, ReviewOverdue.event_type)
 
-        [overdue] = await eventually(overdue_published)
+        [overdue] = await eventually(
+            overdue_published, until=lambda rows: len(rows) >= 1 and all(r["_published"] for r in rows)
+        )
         assert (overdue["review_id"], overdue["due_date"], overdue["state"]) == (
             late["id"],
             due.isoformat(),

@@ -548,7 +548,7 @@ async def _participation_report(env: Env, svc: Runtime) -> None:
         async def round_report() -> list[Any]:
             return (await http.get(f"/v1/plans/{plan_id}/participation-reports")).json()  # type: ignore[no-any-return]
 
-        (report,) = await eventually(round_report, timeout=10)
+        (report,) = await eventually(round_report, until=lambda rs: len(rs) >= 1, timeout=10)
         assert report["scope"] == "round" and report["round_id"] == first and report["by"] == live["by"]
 
     # The plan is submitted: the scheduled round is cancelled and the cycle's report published.
@@ -563,7 +563,7 @@ async def _participation_report(env: Env, svc: Runtime) -> None:
         )
         return [r["report"] for r in reports]
 
-    (cycle_report,) = await eventually(cycle)
+    (cycle_report,) = await eventually(cycle, until=lambda reports: len(reports) >= 1)
     assert cycle_report["rounds"] == 1 and cycle_report["short_notice_rounds"] == 1
     assert cycle_report["unique_participants"] == 3 and cycle_report["offline_participants"] == 40
     async with client(svc) as http:

@@ -89,11 +89,12 @@ async def test_a_plan_co_created_from_first_idea_to_submission(env: Env) -> None
         assert r.status_code == 201, r.text
         table = (await cons.post(f"/v1/rounds/{rnd['id']}/response-tables", headers=gov, json={})).json()
 
-        async def documents() -> list[dict[str, Any]] | None:
+        async def documents() -> list[dict[str, Any]]:
             docs: list[dict[str, Any]] = (await plans.get(f"/v1/plans/{pid}/documents")).json()
-            return docs if len(docs) == 2 else None
+            return docs
 
-        docs = {d["type"]: d for d in await eventually(documents)}
+        docs = {d["type"]: d for d in await eventually(documents, until=lambda ds: len(ds) >= 2)}
+        assert len(docs) == 2
         assert docs["reasoned_response"]["url"] == table["csv_url"]
         assert docs["minutes"]["url"] == "https://ogp.example.ke/minutes/1"
 

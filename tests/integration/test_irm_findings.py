@@ -117,7 +117,7 @@ async def test_findings_in_two_consecutive_cycles_put_the_member_under_procedura
             assert r.status_code == 200, r.text
             return list(r.json())
 
-        [review] = await eventually(lambda: reviews(late))
+        [review] = await eventually(lambda: reviews(late), until=lambda rs: len(rs) >= 1)
         found = (await irm.get("/v1/findings", params={"member_id": late})).json()
         assert [(f["cycle"], f["reason"], f["source"]) for f in found] == [
             (f"{a}next", "no_new_plan", "next_plan_overdue"),

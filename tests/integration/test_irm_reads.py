@@ -38,15 +38,18 @@ async def test_reviews_and_assessments_by_the_year_the_review_opened(env: Env) -
     async with running(IRM, env.settings(IrmSettings, "irm")) as rt, client(rt) as api:
         await produce(env.kafka.bootstrap, env.topic(topics.PLANS), records)
 
-        async def both() -> list[dict[str, Any]] | None:
+        async def both() -> tuple[list[dict[str, Any]], int]:
             r = await api.get("/v1/reviews", params={"member_id": str(member_id)})
+            assert r.status_code == 200, r.text
             rows: list[dict[str, Any]] = r.json()
             known = await rt.pool.fetchval(
                 "SELECT count(*) FROM irm_commitments WHERE member_id = $1", member_id
             )
-            return rows if len(rows) == 2 and known == 2 else None
+            return rows, int(known)
 
-        reviews = {r["plan_id"]: r for r in await eventually(both)}
+        rows, _ = await eventually(both, until=lambda v: len(v[0]) >= 2 and v[1] >= 2)
+        assert len(rows) == 2
+        reviews = {r["plan_id"]: r for r in rows}
         early = reviews[str(plans[2024])]
         assert early["opened_on"] == "2024-09-20" and early["due_date"].startswith("2025-")
 

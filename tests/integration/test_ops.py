@@ -77,7 +77,7 @@ async def test_dead_letters_listed_inspected_replayed_once_and_the_group_reset(e
             assert rc == 0
             return [json.loads(line) for line in out.splitlines()]
 
-        rows = await eventually(listed, timeout=40)
+        rows = await eventually(listed, until=lambda rs: len(rs) >= 1, timeout=40)
         assert [r["reason"] for r in rows] == ["schema_invalid"]
         assert rows[0]["event_id"] == ce_id
         assert "commitment_count" in rows[0]["detail"]

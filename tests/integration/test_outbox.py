@@ -23,7 +23,18 @@ from shared.events.plans import MemberKind, PlanState
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
 from tests.conftest import Env, running
-from tests.helpers import eventually, fetchval, header, plans_use_case, read_topic
+from tests.helpers import (
+    applies,
+    caught_up,
+    consumed,
+    eventually,
+    fetchval,
+    header,
+    install_apply_probe,
+    plans_use_case,
+    read_topic,
+    topic_size,
+)
 
 STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
 
@@ -101,13 +112,23 @@ async def test_relay_dying_between_publish_and_mark_duplicates_but_applies_once(
         assert len(submissions) == 2  # the duplicate is on the topic...
         assert header(submissions[0], "ce_id") == header(submissions[1], "ce_id")
 
+        # The IRM's database is ready (and its applies counted) before its consumer reads a record.
+        irm_pool = await create_pool(irm_settings.database_url)
+        await migrate(irm_pool, load_migrations(("shared", SHARED_MIGRATIONS), ("irm", IRM.migrations)))
+        await irm_pool.close()
+        await install_apply_probe(irm_settings.database_url)
+        duplicates = consumed("duplicate")
         async with running(IRM, irm_settings):
-            await eventually(lambda: fetchval(irm_settings.database_url,
-                                              "SELECT count(*) FROM inbox"))  # fmt: skip
-            await asyncio.sleep(1.0)  # give the duplicate every chance to be applied
+            group, plans_topic = f"{env.prefix}sharaka-irm", env.topic(topics.PLANS)
+            await eventually(lambda: caught_up(env.kafka.bootstrap, group, [plans_topic]), timeout=30)
+            # ...read twice, and the second copy recognised by the inbox (in a later batch or the
+            # same one), not applied and not dead-lettered...
+            assert consumed("duplicate") - duplicates >= 1
+        assert await applies(irm_settings.database_url) == {plan_id: 1}  # ...one effect downstream
         reviews = await fetchval(irm_settings.database_url,
                                  "SELECT count(*) FROM reviews WHERE plan_id = $1", plan_id)  # fmt: skip
-        assert reviews == 1  # ...and only one effect downstream
+        assert reviews == 1
+        assert await topic_size(env.kafka.bootstrap, env.topic("sharaka.irm.dlq")) == 0
     finally:
         await producer.stop()
         await pool.close()
@@ -168,11 +189,28 @@ async def test_a_row_that_commits_late_is_not_skipped(env: Env) -> None:
 
 
 async def test_only_one_relay_is_active(env: Env) -> None:
-    settings = env.settings(PlansSettings, "plans")
+    settings = env.settings(PlansSettings, "plans", timers_enabled=False)
     async with running(PLANS, settings) as first, running(PLANS, settings) as second:
         await eventually(lambda: _one_leader(first.relay.is_leader, second.relay.is_leader))
-        await asyncio.sleep(1.5)  # deliberate: time for a second leader to appear, if one could
+        # Not a sleep: until the standby has asked for the lock (its session's last statement is
+        # the try, and it holds no advisory lock) while the leader holds it.
+        await eventually(lambda: _standby_refused(first.pool), timeout=30)
         assert [first.relay.is_leader, second.relay.is_leader].count(True) == 1
+        holders = await first.pool.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        assert holders == 1
+
+
+async def _standby_refused(pool: asyncpg.Pool) -> bool:
+    tried = await pool.fetchval(
+        """SELECT count(*) FROM pg_stat_activity a
+           WHERE a.datname = current_database() AND a.query LIKE 'SELECT pg_try_advisory_lock%'
+             AND a.state = 'idle'
+             AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory')"""
+    )
+    return bool(tried >= 1)
 
 
 async def _one_leader(*flags: bool) -> bool:

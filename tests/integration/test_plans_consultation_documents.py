@@ -221,7 +221,7 @@ async def test_the_consumer_goes_on_after_an_unknown_plan(
 
     good = meeting(mid, pid, "https://consult.example.org/forum/minutes.pdf")
     await produce(env.kafka.bootstrap, consultation, [as_record(good, service="consultation")])
-    docs = await eventually(lambda: documents(rt))
+    docs = await eventually(lambda: documents(rt), until=lambda ds: len(ds) >= 1)
     assert [(d["id"], d["type"]) for d in docs] == [(good.meeting_id, "minutes")]
     dead = await read_topic(env.kafka.bootstrap, env.topic(topics.dead_letter_topic("plans")), timeout=2.0)
     assert dead == []

@@ -179,7 +179,12 @@ async def test_one_trace_from_http_through_kafka_to_the_consumer(
     def on_topic(kind: int) -> list[Received]:
         return [s for s in in_trace(kind) if s.attributes.get("messaging.destination.name") == topic]
 
-    consumed = await eventually(lambda: _async(on_topic(Span.SPAN_KIND_CONSUMER)), timeout=60, every=0.3)
+    consumed = await eventually(
+        lambda: _async(on_topic(Span.SPAN_KIND_CONSUMER)),
+        until=lambda ss: len(ss) >= 1,
+        timeout=60,
+        every=0.3,
+    )
     consumer = consumed[0]
 
     def producers() -> list[Received]:
@@ -190,7 +195,9 @@ async def test_one_trace_from_http_through_kafka_to_the_consumer(
         ]
 
     # Each process exports on its own schedule: the consumer's span may arrive first.
-    (producer,) = await eventually(lambda: _async(producers()), timeout=30, every=0.3)
+    (producer,) = await eventually(
+        lambda: _async(producers()), until=lambda ss: len(ss) >= 1, timeout=30, every=0.3
+    )
     # Every event the request wrote got its own PRODUCER span in the request's trace.
     assert {s.attributes["messaging.destination.name"] for s in in_trace(Span.SPAN_KIND_PRODUCER)} >= {topic}
 
