@@ -159,6 +159,39 @@ class PostgresCluster:
                 raise PostgresError(f"PostgreSQL in {self.data_dir} did not stop:\n{result.stdout}")
             wait_port_closed(self._port, 5)
 
+    def restart(self, mode: str = "fast", timeout: float = 30) -> None:
+        """Stop and start again on the same port, data kept: what a failover or a crash looks
+        like to the clients (``fast`` disconnects them; ``immediate`` is a crash, recovered from
+        the WAL at start). Chaos tests use it on a running session cluster, so the port must not
+        move: every client's DSN names it."""
+        if mode not in ("fast", "immediate"):
+            raise ValueError(f"unknown shutdown mode {mode!r}")
+        with procs.file_lock(self._lock_file):
+            if self.pid is None:
+                raise PostgresError(f"PostgreSQL in {self.data_dir} is not running")
+            result = self._run_server_tool(
+                ["pg_ctl", "stop", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60"], timeout=90
+            )
+            if result.returncode != 0 or self.pid is not None:
+                raise PostgresError(f"PostgreSQL in {self.data_dir} did not stop:\n{result.stdout}")
+            wait_port_closed(self._port, 5)
+            if port_open(self._port):
+                raise PostgresError(f"port {self._port} was taken while PostgreSQL restarted")
+            self._pg_ctl_start(timeout)
+
+    def terminate_backends(self, databases: list[str] | None = None) -> int:
+        """``pg_terminate_backend`` every client connection (of ``databases`` when given), as an
+        administrator or a pooler's failover does; the number of backends terminated."""
+        sql = (
+            "SELECT count(*) FILTER (WHERE ok) FROM (SELECT pg_terminate_backend(pid) AS ok"
+            " FROM pg_stat_activity"
+            " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        if databases is not None:
+            names = ",".join("'" + name.replace("'", "''") + "'" for name in databases)
+            sql += f" AND datname IN ({names or 'NULL'})"
+        return int(self.psql(sql + ") AS t").strip() or 0)
+
     def remove_data(self) -> None:
         """Stop and delete the cluster (data, socket, log), so the next start runs initdb."""
         self.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,81 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+# --- personal data in contracts ------------------------------------------------------------------
+#: Name parts that say a field holds contact details or identifies a person. Matched per part of
+#: a snake_case name (``contact_email``, ``mobile_number``, ``postal_address``), so a new field
+#: is caught whatever it is prefixed with, not only when it is spelt exactly like an old one.
+_PERSONAL_PARTS = frozenset({
+    "email", "emails", "mail", "mailbox", "phone", "phones", "telephone", "tel", "mobile", "msisdn",
+    "cell", "fax", "sms", "whatsapp", "address", "addresses", "street", "postcode", "postal", "zip",
+    "birth", "birthday", "birthdate", "dob", "passport", "ssn", "surname", "firstname", "lastname",
+    "fullname", "forename", "ip",
+})  # fmt: skip
+#: ``name`` alone is a member's, a forum's or a plan's; qualified by one of these it is a person's.
+_PERSON_QUALIFIERS = frozenset({
+    "first", "last", "full", "given", "family", "middle", "maiden", "contact", "author", "person",
+    "user", "sender", "recipient", "participant", "citizen", "official", "legal",
+})  # fmt: skip
+#: Digests of personal data (pseudonymous, still personal) allowed only where erasures travel.
+_DIGEST_SUFFIXES = ("_sha256", "_sha1", "_md5", "_hash", "_digest")
+#: Where contact details may travel: the private, access-controlled contacts topics.
+CONTACT_TOPICS = frozenset({topics.PLANS_CONTACTS, topics.CONSULTATION_CONTACTS})
+
+
+def is_personal_field(name: str) -> bool:
+    """Whether a field name says it holds contact details or identifies a person by name."""
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)  # emailAddress → email_Address
+    parts = [p for p in snake.lower().replace("-", "_").split("_") if p]
+    if parts and parts[-1] in ("id", "ids"):
+        return False  # an opaque reference (recipient_id, point_of_contact_id), not the data
+    if any(p in _PERSONAL_PARTS for p in parts):
+        return True
+    if "name" in parts:
+        at = parts.index("name")
+        around = parts[:at] + parts[at + 1 :]
+        return any(p in _PERSON_QUALIFIERS for p in around)  # contact_name, name_of_contact
+    return False
+
+
+def personal_fields(schema: dict[str, Any]) -> list[str]:
+    """Dotted paths of every personal field of ``schema``, nested objects and ``$defs`` included."""
+    found: list[str] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if is_personal_field(name):
+                    found.append(f"{where}.{name}")
+                walk(sub, f"{where}.{name}")
+            for key, sub in node.items():
+                if key == "$defs" and isinstance(sub, dict):
+                    for def_name, definition in sub.items():
+                        walk(definition, f"$defs.{def_name}")
+                elif key != "properties":
+                    walk(sub, where)
+        elif isinstance(node, list):
+            for sub in node:
+                walk(sub, where)
+
+    walk(schema, "$")
+    return sorted(set(found))
+
+
+def personal_data_problems(schemas: dict[str, dict[str, Any]]) -> list[str]:
+    """Contracts that would carry personal data where it must not travel: anywhere but the private
+    contacts topics, except digests on the erasure topic (which names a person only by them)."""
+    problems: list[str] = []
+    for name, schema in schemas.items():
+        topic = schema.get("x-sharaka-topic")
+        if topic in CONTACT_TOPICS:
+            continue
+        for path in personal_fields(schema):
+            if topic == topics.ERASURES and path.endswith(_DIGEST_SUFFIXES):
+                continue
+            problems.append(f"{name} {path}: personal data outside the private contacts topics")
+    return problems
+
+
 def check(folder: Path = SCHEMA_DIR) -> list[str]:
     """Problems between the committed schemas and the models; empty when all is well."""
     problems: list[str] = []
@@ -103,6 +179,7 @@ def check(folder: Path = SCHEMA_DIR) -> list[str]:
     for name, schema in current.items():
         if committed.get(name) != json.loads(render(schema)):
             problems.append(f"{name}: committed schema is stale; run `make schemas`")
+    problems.extend(personal_data_problems(current))
     if folder == SCHEMA_DIR and (not CATALOG.exists() or CATALOG.read_text() != catalog_markdown()):
         problems.append("docs/events.md is stale; run `make schemas`")
     if folder == SCHEMA_DIR and (not ASYNCAPI.exists() or ASYNCAPI.read_text() != asyncapi_document()):
