@@ -148,11 +148,11 @@ async def plans_use_case(
 # --- proofs that can fail: outcomes, offsets, dead letters and effects counted directly ----------
 
 
-def consumed(outcome: str, metrics_text: str | None = None) -> float:
+def consumed(outcome: str, metrics_text: str | None = None, *, event_type: str | None = None) -> float:
     """``sharaka_events_consumed_total`` for ``outcome`` (applied, duplicate, ignored,
-    dead_lettered), summed over event types: from a process's ``/metrics`` text when given,
-    otherwise from this process's registry (a service run in-process; read it before and after,
-    the registry lives as long as the test session)."""
+    dead_lettered), summed over event types (or of ``event_type`` only): from a process's
+    ``/metrics`` text when given, otherwise from this process's registry (a service run
+    in-process; read it before and after, the registry lives as long as the test session)."""
     if metrics_text is None:
         from shared import metrics
 
@@ -164,7 +164,9 @@ def consumed(outcome: str, metrics_text: str | None = None) -> float:
         s.value
         for f in families
         for s in f.samples
-        if s.name.endswith("_total") and s.labels.get("outcome") == outcome
+        if s.name.endswith("_total")
+        and s.labels.get("outcome") == outcome
+        and (event_type is None or s.labels.get("event_type") == event_type)
     )
 
 
@@ -280,3 +282,32 @@ def log_records(text: str, *, allowed: tuple[str, ...] = ()) -> list[dict[str, A
         assert isinstance(record, dict), f"log line {number} is not a JSON object: {line[:300]!r}"
         out.append(record)
     return out
+
+
+async def submitted_plan(pool: asyncpg.Pool, *, title: str = "Open contracting") -> UUID:
+    """A member and a plan taken to ``submitted`` through plans' own use cases (every event of
+    it in the outbox, as requests would leave them); returns the plan's id."""
+    from datetime import date
+
+    from services.plans.use_cases import commitments, members, plans
+    from shared.auth import Principal
+    from shared.events.plans import MemberKind, PlanState
+
+    staff = Principal("staff-1", frozenset({"staff"}), frozenset())
+    member = await plans_use_case(
+        pool, members.create_member, members.CreateMember("Kenya", MemberKind.NATIONAL, "KE")
+    )
+    plan = await plans_use_case(pool, plans.create_plan, plans.CreatePlan(
+        staff, member.id, title, date(2025, 1, 1), date(2027, 1, 1),
+        plans.ContactDetails("A. Otieno", None, None, "en"),
+    ))  # fmt: skip
+    await plans_use_case(
+        pool, plans.transition_plan, plans.TransitionPlan(staff, plan.id, PlanState.CO_CREATION)
+    )
+    await plans_use_case(pool, commitments.add_commitment, commitments.AddCommitment(
+        staff, plan.id, {"texts": {"title": {"en": "Publish contracts"}}, "original_language": "en"}
+    ))  # fmt: skip
+    await plans_use_case(
+        pool, plans.transition_plan, plans.TransitionPlan(staff, plan.id, PlanState.SUBMITTED)
+    )
+    return plan.id
