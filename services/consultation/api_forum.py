@@ -22,6 +22,7 @@ from services.consultation.settings import ConsultationSettings
 from services.consultation.store import ConsultationUnitOfWork
 from services.consultation.use_cases import forum
 from shared.auth import Principal, Role, require
+from shared.dates import Day
 from shared.events.consultation import MeetingPhase, Sector
 from shared.runtime import Runtime, runtime_of
 
@@ -51,22 +52,22 @@ class ForumIn(_In):
     #: Where the forum's rules of participation are published (standard 1).
     rules_url: Url
     rules_summary: Paragraph | None = None
-    established_on: date
+    established_on: Day
 
 
 class SeatIn(_In):
     #: The organisation holding the seat: never a person's name.
     organisation: Name
     sector: Sector
-    joined_on: date
+    joined_on: Day
 
 
 class LeaveIn(_In):
-    left_on: date
+    left_on: Day
 
 
 class MeetingIn(_In):
-    held_on: date
+    held_on: Day
     phase: MeetingPhase
     #: The plan whose co-creation or implementation the meeting was about, if any.
     plan_id: UUID | None = None

@@ -3,14 +3,15 @@ silently ignored field); sizes are bounded so that no input is unboundedly expen
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from services.consultation.domain.common import redact_contacts
+from shared import dates
 from shared.events.consultation import Alignment, AnchorType, Decision, RoundKind, Sector
 
 
@@ -45,9 +46,9 @@ def _optional_no_contact(value: str | None) -> str | None:
 
 
 def _plausible(value: datetime) -> datetime:
-    # The local year, not the UTC one: converting year 1 or 9999 may itself overflow.
-    if not 2000 <= value.year <= 2200:
-        raise ValueError("must be between the years 2000 and 2200")
+    # Tighter than the platform's bound (shared.dates): no round predates the platform.
+    if value.year < 2000:
+        raise ValueError("must be between the years 2000 and 2199")
     return value
 
 
@@ -55,7 +56,7 @@ def _plausible(value: datetime) -> datetime:
 Safe = Annotated[str, AfterValidator(_safe)]
 #: Text that must say something.
 Text = Annotated[Safe, AfterValidator(_not_blank)]
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Moment = Annotated[dates.Moment, AfterValidator(_plausible)]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)]
 
 
@@ -80,7 +81,7 @@ class RoundIn(_In):
 class OfflineEventIn(_In):
     format: Annotated[Text, Field(max_length=100, description="workshop, hearing, town hall...")]
     #: Recorded after the fact: not a future date.
-    held_on: date
+    held_on: dates.Day
     participants: Annotated[int, Field(ge=0, le=1_000_000)]
     by_sector: dict[Sector, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=dict)
     report_url: HttpUrl | None = None

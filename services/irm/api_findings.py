@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from services.irm.queries import findings as queries
 from services.irm.use_cases import findings as use_cases
 from shared.auth import Principal, Role, require
+from shared.dates import Timestamp
 from shared.errors import NotFound
 from shared.runtime import Runtime, runtime_of
 
@@ -77,7 +78,7 @@ class ProceduralReviewOut(BaseModel):
 class FindingIn(BaseModel):
     plan_id: UUID
     reason: Literal["co_creation_minimum_not_met", "no_progress"]
-    found_at: datetime | None = None
+    found_at: Timestamp | None = None
 
 
 class LiftIn(BaseModel):

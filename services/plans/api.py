@@ -33,6 +33,7 @@ from services.plans.schemas import (
 )
 from services.plans.store import PlansUnitOfWork
 from services.plans.use_cases import commitments, documents, members, milestones, plans
+from services.plans.use_cases._common import actor_id
 from shared.auth import Principal, Role, require
 from shared.errors import Invalid, NotFound
 from shared.runtime import Runtime, runtime_of
@@ -82,7 +83,7 @@ async def set_member_status(member_id: UUID, body: MemberStatusIn, rt: RT, who: 
         change = await members.change_member_status(
             uow,
             members.ChangeMemberStatus(
-                member_id, body.status, body.reason, by=who.subject, plan_id=body.plan_id
+                member_id, body.status, body.reason, by=actor_id(who), plan_id=body.plan_id
             ),
         )
     return {
@@ -108,7 +109,8 @@ async def score_eligibility(
         raise Invalid("year", f"the body's year {body.year} differs from the path's {year}")
     uow: PlansUnitOfWork
     async with rt.uow() as uow:
-        result = await members.score_eligibility(uow, members.ScoreEligibility(member_id, body, who.subject))
+        scoring = members.ScoreEligibility(member_id, body, actor_id(who))
+        result = await members.score_eligibility(uow, scoring)
     return result_json(result)
 
 

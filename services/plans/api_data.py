@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from services.plans import exports, imports
+from services.plans.use_cases._common import actor_id
 from shared.auth import Principal, Role, require
 from shared.http import Problem
 from shared.runtime import Runtime, runtime_of
@@ -62,7 +63,7 @@ async def import_commitments(request: Request, rt: RT, who: Staff) -> dict[str, 
     (CSV). Idempotent: re-importing a file changes nothing; a changed row updates its
     commitment. Bad rows are reported, the others imported."""
     data = await _csv_body(request)
-    report = await imports.import_commitments(rt.pool, data, by=who.subject)
+    report = await imports.import_commitments(rt.pool, data, by=actor_id(who))
     return report.as_dict()
 
 
@@ -76,7 +77,7 @@ async def import_milestone_progress(request: Request, rt: RT, who: Staff) -> dic
     """One progress report per row, with the same rules and events as
     ``POST /v1/milestones/{id}/progress``; bad rows are reported, the others recorded."""
     data = await _csv_body(request)
-    report = await imports.import_progress(rt.pool, data, by=who.subject)
+    report = await imports.import_progress(rt.pool, data, by=actor_id(who))
     return report.as_dict()
 
 

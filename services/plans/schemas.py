@@ -7,8 +7,9 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, HttpUrl, field_validator
 
+from shared.dates import Day, PastDay
 from shared.events.plans import (
     CommitmentState,
     DocumentType,
@@ -24,8 +25,23 @@ from shared.events.plans import (
 )
 
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
-#: ``{"en": "...", "fr": "..."}``; a plain string is taken as the original language's text.
-Localized = dict[Language, Text]
+
+
+def _some_language(value: Any) -> Any:
+    """An empty map is no text at all: refused here, so the error names the field itself rather
+    than one branch of the union, and no code below ever looks for the first of no languages."""
+    if isinstance(value, dict) and not value:
+        raise ValueError("must give the text in at least one language")
+    return value
+
+
+#: ``{"en": "...", "fr": "..."}`` (at least one language); a plain string is taken as the
+#: original language's text.
+Localized = Annotated[dict[Language, Text] | Text, BeforeValidator(_some_language)]
+
+#: List fields of the commitment template: ``null`` means "none" and is stored as an empty list
+#: (the columns are NOT NULL; the API documents them as nullable).
+LIST_FIELDS = ("supporting_government", "supporting_other", "policy_areas", "sdg_targets", "other_plan_links")
 
 
 class _In(BaseModel):
@@ -67,8 +83,8 @@ class ContactIn(_In):
 class PlanIn(_In):
     member_id: UUID
     title: str = Field(min_length=1, max_length=500)
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     point_of_contact: ContactIn
     strands: list[Strand] | None = Field(default=None, min_length=1)
 
@@ -103,15 +119,15 @@ class CommitmentFields(_In):
     """Every field of OGP's commitment template; texts in one or more languages."""
 
     original_language: Language | None = None
-    title: Localized | Text | None = None
-    problem: Localized | Text | None = None
-    baseline: Localized | Text | None = None
-    status_quo: Localized | Text | None = None
-    objective: Localized | Text | None = None
-    how_it_solves: Localized | Text | None = None
-    ambition: Localized | Text | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    title: Localized | None = None
+    problem: Localized | None = None
+    baseline: Localized | None = None
+    status_quo: Localized | None = None
+    objective: Localized | None = None
+    how_it_solves: Localized | None = None
+    ambition: Localized | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     lead_agency: str | None = Field(default=None, max_length=500)
     responsible_person: str | None = Field(default=None, max_length=300)
     supporting_government: list[Annotated[str, Field(max_length=500)]] | None = Field(
@@ -151,7 +167,10 @@ class CommitmentFields(_In):
                 if value is not None:
                     texts[key] = {lang: value} if isinstance(value, str) else value
             elif key == "values":
-                out.update({f"value_{k}": v for k, v in value.items()})
+                # null: relevant to none of the values.
+                out.update({f"value_{k}": v for k, v in (value or OgpValues().model_dump()).items()})
+            elif key in LIST_FIELDS:
+                out[key] = value if value is not None else []
             elif key in ("start_date", "end_date"):
                 out[key] = getattr(self, key)
             else:
@@ -164,7 +183,7 @@ class CommitmentFields(_In):
 
 
 class CommitmentIn(CommitmentFields):
-    title: Localized | Text
+    title: Localized
 
 
 class CommitmentPatch(CommitmentFields):
@@ -177,10 +196,10 @@ class CommitmentTransitionIn(_In):
 
 
 class MilestoneIn(_In):
-    title: Localized | Text
-    deliverable: Localized | Text | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    title: Localized
+    deliverable: Localized | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
     responsible: str | None = Field(default=None, max_length=300)
     weight: float = Field(default=1, gt=0, le=1000)
 
@@ -190,7 +209,7 @@ class ProgressIn(_In):
     progress: int = Field(default=0, ge=0, le=100)
     note: str | None = Field(default=None, max_length=5000)
     evidence: list[EvidenceLink] = Field(default_factory=list, max_length=50)
-    end_date: date | None = Field(default=None, description="new end date, e.g. when delayed")
+    end_date: Day | None = Field(default=None, description="new end date, e.g. when delayed")
 
 
 class SelfAssessmentIn(_In):
@@ -204,4 +223,5 @@ class DocumentIn(_In):
     title: str = Field(min_length=1, max_length=500)
     url: HttpUrl
     language: Language
-    published_on: date
+    #: Already published: not after today's date anywhere on Earth.
+    published_on: PastDay

@@ -12,6 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.events import topics
 from shared.events.base import Event
 
+#: Who made a change: a person's opaque id (``shared.auth.person_id`` of their token's subject,
+#: the id every service uses for that person), or the name of the service or job that made it
+#: (``irm``, ``consultation``, an import's recorded name). Never a token's subject itself.
+_BY = (
+    "who made the change: the person's opaque id (the same in every service), or the name of the "
+    "service or job that made it; never a token subject"
+)
+
 
 class MemberKind(StrEnum):
     NATIONAL = "national"
@@ -179,7 +187,7 @@ class PlanStateChanged(_PlansEvent):
     from_state: PlanState
     to_state: PlanState
     changed_at: datetime
-    changed_by: str = Field(description="subject of the token that made the change")
+    changed_by: str = Field(description=_BY)
 
 
 class CommitmentAdded(_PlansEvent):
@@ -297,7 +305,7 @@ class _CommitmentChange(_PlansEvent):
     commitment_id: UUID
     member_id: UUID
     changed_at: datetime
-    changed_by: str
+    changed_by: str = Field(description=_BY)
     commitment: CommitmentSnapshot
 
 
@@ -369,7 +377,7 @@ class MilestoneProgressUpdated(_MilestoneEvent):
     commitment_progress: float
     plan_progress: float
     updated_at: datetime
-    updated_by: str
+    updated_by: str = Field(description=_BY)
 
 
 class MilestoneCompleted(_MilestoneEvent):

@@ -12,6 +12,10 @@ from uuid import UUID
 
 from shared.errors import Forbidden, RuleViolation
 
+# One masking rule for every service (see shared.privacy), re-exported for the consultation.
+from shared.privacy import redact_contacts as redact_contacts
+from shared.privacy import redact_link as redact_link
+
 
 class Actor(Protocol):
     """Who asks for a change (a verified token's principal)."""
@@ -50,33 +54,6 @@ def normalise(text: str) -> str:
 def text_hash(title: str | None, body: str) -> bytes:
     """Duplicate detection: the same person posting the same text twice in a round."""
     return hashlib.sha256(f"{normalise(title or '')}\x1f{normalise(body)}".encode()).digest()
-
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A run of digits with the separators people type inside phone numbers...
-_PHONE_LIKE = re.compile(r"(?<![\w(+])[+(]?\d[\d\s().-]{6,}\d(?![\w])")
-# ...that is not a span of years ("2024-2026") or a date.
-_NOT_A_PHONE = re.compile(r"\d{4}\s*[-/]\s*\d{4}|\d{4}-\d\d-\d\d|\d\d?[./-]\d\d?[./-]\d{4}")
-
-
-def _phone(match: re.Match[str]) -> str:
-    text = match.group(0)
-    digits = sum(c.isdigit() for c in text)
-    international = text.startswith(("+", "00", "("))
-    # Eight bare digits ("20242026") are too often a number of something else.
-    bare_eight = digits == 8 and not international and " " not in text
-    if _NOT_A_PHONE.fullmatch(text.strip()) or digits < 8 or bare_eight:
-        return text
-    return "[phone removed]"
-
-
-def redact_contacts(text: str) -> str:
-    """Mask e-mail addresses and phone numbers that authors type into their own text.
-
-    The text is stored as given (moderators see it whole); what the public API returns never
-    carries a way to reach someone, even when its author pasted one in. Figures, years and dates
-    are kept: a budget line is not a phone number."""
-    return _PHONE_LIKE.sub(_phone, _EMAIL.sub("[e-mail removed]", text))
 
 
 # --- facts recorded after they happened ---------------------------------------------------------

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from services.consultation.domain.common import redact_contacts, text_hash
+from services.consultation.domain.common import redact_contacts, redact_link, text_hash
 from services.consultation.domain.rounds import check_takes_input
 from shared.errors import Invalid, RateLimited, RuleViolation
 from shared.events.base import Event
@@ -165,7 +165,7 @@ class Text:
 @dataclass(slots=True)
 class Input:
     """A submission or a comment. The text is kept whole (moderators see it); the public sees
-    ``public_title`` and ``public_body``, with contact details masked."""
+    ``public_title``, ``public_body`` and ``public_links``, with contact details masked."""
 
     id: UUID
     kind: InputKind
@@ -207,6 +207,13 @@ class Input:
     @property
     def public_body(self) -> str:
         return redact_contacts(self.text.body)
+
+    @property
+    def public_links(self) -> list[str]:
+        """The links as stored and shown: a ``mailto:``/``tel:`` link is dropped, e-mail
+        addresses and phone numbers inside the others masked. Unlike the text, a link is not kept
+        whole for moderators: it is a pointer to elsewhere, not the author's own words."""
+        return [shown for link in self.text.links if (shown := redact_link(link)) is not None]
 
     def event(self) -> SubmissionReceived | CommentAdded:
         if self.kind is InputKind.SUBMISSION:
@@ -290,6 +297,7 @@ class ModeratedInput:
         """Hide the text; its existence and the public reason stay public. The queue empties."""
         if self.hidden:
             raise RuleViolation("already_hidden", "the input is already hidden")
+        public_reason = redact_contacts(public_reason)  # shown and published in the text's place
         self.hidden, self.hidden_reason, self.flags = True, public_reason, 0
         entry = LogEntry(self.id, ModerationAction.HIDDEN, actor, now, public_reason=public_reason, note=note)
         return entry, [self._event(entry)]

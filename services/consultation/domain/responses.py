@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from services.consultation.domain.common import redact_contacts
 from services.consultation.domain.rounds import Round
 from shared.errors import Invalid, RuleViolation
 from shared.events.base import Event
@@ -70,6 +71,8 @@ class Response:
         now: datetime,
         by: str,
     ) -> tuple[Response, list[Event]]:
+        # Published as written, on the public topic too: a contact pasted in is masked once, here.
+        rationale = redact_contacts(rationale)
         response = cls(
             uuid4(), rnd.id, rnd.plan_id, input_ids, decision, rationale, merged_into_commitment_id, now, by
         )
@@ -115,7 +118,7 @@ class ResponseTable:
         table = cls(
             uuid4(),
             rnd.id,
-            title or f"Comments and responses: {rnd.title}",
+            redact_contacts(title) if title else f"Comments and responses: {rnd.title}",
             rows,
             len(rows),
             answered,

@@ -149,7 +149,7 @@ class PgInputs:
             _INSERT_WITH_EVENT,
             item.id, item.round_id, item.plan_id, item.kind.value, item.parent_id, item.anchor.as_json(),
             item.anchor.commitment_id, t.alignment.value, t.language, t.title, t.body, item.public_title,
-            item.public_body, t.links, item.author_id, t.display_name, item.official,
+            item.public_body, item.public_links, item.author_id, t.display_name, item.official,
             t.stakeholder_type.value if t.stakeholder_type else None, t.region, t.gender, item.text_hash,
             item.created_at, *outbox_row(event, self._service),
         )  # fmt: skip

@@ -12,7 +12,7 @@ from services.plans.domain.commitments import Columns, Commitment, check_withdra
 from services.plans.domain.milestones import commitment_progress
 from services.plans.domain.plans import Plan, editable_commitments
 from services.plans.store.protocols import PlansUnitOfWork
-from services.plans.use_cases._common import plan_for_edit
+from services.plans.use_cases._common import actor_id, plan_for_edit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.events.plans import CommitmentState, EvidenceLink, SelfAssessedCompletion, SelfAssessmentRecorded
@@ -34,7 +34,7 @@ async def add_commitment(uow: PlansUnitOfWork, cmd: AddCommitment) -> Commitment
     commitment = Commitment.draft(
         plan_id=plan.id, member_id=plan.member_id, columns=cmd.columns, source_key=cmd.source_key
     )
-    await uow.commitments.add(commitment, by=cmd.who.subject)
+    await uow.commitments.add(commitment, by=actor_id(cmd.who))
     for event in commitment.added(datetime.now(UTC)):
         uow.publish(event)
     return commitment
@@ -66,7 +66,7 @@ async def update_commitment(uow: PlansUnitOfWork, cmd: UpdateCommitment) -> Comm
     commitment.check_version(cmd.expected_version)
     commitment.check_editable(editable_commitments(plan.state), plan.state.value)
     values = commitment.edit_values(cmd.columns)
-    return await _revise(uow, commitment, values, by=cmd.who.subject, action="updated")
+    return await _revise(uow, commitment, values, by=actor_id(cmd.who), action="updated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +115,9 @@ async def transition_commitment(uow: PlansUnitOfWork, cmd: TransitionCommitment)
     check_withdrawal_reason(cmd.to, cmd.reason)
     _, commitment = await _editable(uow, cmd.who, cmd.commitment_id)
     history, events = commitment.transition(
-        cmd.to, by=cmd.who.subject, now=datetime.now(UTC), reason=cmd.reason
+        cmd.to, by=actor_id(cmd.who), now=datetime.now(UTC), reason=cmd.reason
     )
-    await uow.commitments.save_state(commitment, history, by=cmd.who.subject)
+    await uow.commitments.save_state(commitment, history, by=actor_id(cmd.who))
     for event in events:
         uow.publish(event)
     commitment.progress = await refresh_progress(uow, commitment.id)
@@ -153,10 +153,10 @@ async def record_self_assessment(uow: PlansUnitOfWork, cmd: RecordSelfAssessment
         "evidence": [e.model_dump() for e in cmd.evidence],
         "note": cmd.note,
         "recorded_at": now.isoformat(),
-        "recorded_by": cmd.who.subject,
+        "recorded_by": actor_id(cmd.who),
     }
     commitment.self_assessment = value
-    await uow.commitments.save_self_assessment(commitment, value, by=cmd.who.subject)
+    await uow.commitments.save_self_assessment(commitment, value, by=actor_id(cmd.who))
     uow.publish(
         SelfAssessmentRecorded(
             plan_id=commitment.plan_id,

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from services.plans.domain.documents import Document
 from services.plans.store.protocols import PlansUnitOfWork
-from services.plans.use_cases._common import plan_for_edit
+from services.plans.use_cases._common import actor_id, plan_for_edit
 from shared.auth import Principal
 from shared.events.plans import DocumentType, Language
 
@@ -29,7 +29,7 @@ async def publish_document(uow: PlansUnitOfWork, cmd: PublishDocument) -> Docume
     plan = await plan_for_edit(uow, cmd.who, cmd.plan_id)
     document = Document(
         uuid4(), plan.id, plan.member_id, cmd.type, cmd.title, cmd.url, cmd.language, cmd.published_on,
-        created_by=cmd.who.subject,
+        created_by=actor_id(cmd.who),
     )  # fmt: skip
     await uow.documents.add(document)
     uow.publish(document.published(datetime.now(UTC)))

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from services.plans.domain.milestones import Milestone
 from services.plans.store.protocols import PlansUnitOfWork
-from services.plans.use_cases._common import plan_for_edit
+from services.plans.use_cases._common import actor_id, plan_for_edit
 from services.plans.use_cases.commitments import refresh_progress
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -91,7 +91,7 @@ async def report_progress(uow: PlansUnitOfWork, cmd: ReportProgress) -> Mileston
         note=cmd.note,
         evidence=cmd.evidence,
         end_date=cmd.end_date,
-        by=cmd.who.subject,
+        by=actor_id(cmd.who),
         now=now,
     )
     await uow.milestones.save_report(milestone, report)

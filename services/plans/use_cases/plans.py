@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from services.plans.domain.plans import Contact, Plan
 from services.plans.store.protocols import PlansUnitOfWork
-from services.plans.use_cases._common import plan_for_edit
+from services.plans.use_cases._common import actor_id, plan_for_edit
 from shared.auth import Principal
 from shared.errors import Forbidden, Invalid
 from shared.events.plans import PlanState, Strand
@@ -74,15 +74,15 @@ async def transition_plan(uow: PlansUnitOfWork, cmd: TransitionPlan) -> Plan:
     ended → ended), their events between the plan's ``PlanStateChanged`` and what it announces."""
     plan = await plan_for_edit(uow, cmd.who, cmd.plan_id)
     now = datetime.now(UTC)
-    changed, *announced = plan.transition(cmd.to, by=cmd.who.subject, now=now)
+    changed, *announced = plan.transition(cmd.to, by=actor_id(cmd.who), now=now)
     await uow.plans.save_state(plan)
     uow.publish(changed)
     cascade = plan.cascade()
     if cascade is not None:
         sources, target = cascade
         for commitment in await uow.commitments.of_plan(plan.id, sources):
-            history, events = commitment.transition(target, by=cmd.who.subject, now=now)
-            await uow.commitments.save_state(commitment, history, by=cmd.who.subject)
+            history, events = commitment.transition(target, by=actor_id(cmd.who), now=now)
+            await uow.commitments.save_state(commitment, history, by=actor_id(cmd.who))
             for event in events:
                 uow.publish(event)
     for event in announced:

@@ -47,6 +47,9 @@ from shared.events.plans import (
 from tests.fakes.plans import FakePlansUnitOfWork
 from tests.unit.plans.conftest import STAFF, commitment, government, member, milestone, plan
 
+#: How a change by STAFF is recorded: the person id of the token subject "staff-1", never the subject.
+STAFF_ID = "50bc2266-11ad-5016-a6d4-e30e5421f697"
+
 OTHER_GOVERNMENT = government(uuid4())
 
 
@@ -377,7 +380,7 @@ async def test_self_assessment(uow: FakePlansUnitOfWork) -> None:
     [c] = uow.commitments.by_id.values()
     value = await commitments.record_self_assessment(
         uow, commitments.RecordSelfAssessment(STAFF, c.id, SelfAssessedCompletion.COMPLETED, note="done"))  # fmt: skip
-    assert (value["completion"], value["note"], value["recorded_by"]) == ("completed", "done", "staff-1")
+    assert (value["completion"], value["note"], value["recorded_by"]) == ("completed", "done", STAFF_ID)
     [event] = uow.events
     assert isinstance(event, SelfAssessmentRecorded) and event.plan_id == p.id
     draft = await plan(uow, PlanState.CO_CREATION)
@@ -501,7 +504,7 @@ async def test_publish_document_and_refusals(uow: FakePlansUnitOfWork) -> None:
     cmd = documents.PublishDocument(STAFF, p.id, DocumentType.MINUTES, "Minutes", "https://example.org/m.pdf",
                                     Language.EN, date(2025, 3, 1))  # fmt: skip
     d = await documents.publish_document(uow, cmd)
-    assert uow.documents.by_id[d.id].created_by == "staff-1"
+    assert uow.documents.by_id[d.id].created_by == STAFF_ID
     [event] = uow.events
     assert isinstance(event, DocumentPublished) and event.document_id == d.id
     uow.events.clear()
