@@ -3,11 +3,11 @@ lost and nothing is applied twice."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devstack.kafka import KafkaNode
@@ -17,9 +17,19 @@ from services.plans.use_cases import commitments, members
 from services.plans.use_cases import plans as plan_cases
 from shared.auth import Principal
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
+from shared.events import topics
 from shared.events.plans import MemberKind, PlanState
 from tests.conftest import Env
-from tests.helpers import eventually, fetchval, plans_use_case
+from tests.helpers import (
+    applies,
+    caught_up,
+    consumed,
+    eventually,
+    fetchval,
+    install_apply_probe,
+    plans_use_case,
+    topic_size,
+)
 
 STAFF = Principal("staff-1", frozenset({"staff"}), frozenset())
 PLANS = 120
@@ -52,6 +62,7 @@ async def test_broker_killed_and_restarted_loses_nothing(
             p.start()
         for p in (plans, irm):
             await p.wait_ready()
+        await install_apply_probe(irm_dsn)
         member = await plans_use_case(
             pool, members.create_member, members.CreateMember("Chaos", MemberKind.NATIONAL, None)
         )
@@ -91,20 +102,44 @@ async def test_broker_killed_and_restarted_loses_nothing(
             await submit_one(i)
         await eventually(lambda: _reviews_at_least(irm_dsn, 1), timeout=60)
         own_kafka.kill()  # SIGKILL the broker while events are in flight
+        # In flight at the kill: submissions written but not yet applied downstream.
+        at_kill = int(await fetchval(irm_dsn, "SELECT count(*) FROM reviews"))
+        assert at_kill < PLANS // 2, "the broker died after everything was applied: nothing in flight"
+        # The services see the outage (not a sleep standing for it).
+        await eventually(lambda: _kafka_down(plans), timeout=30)
         for i in range(PLANS // 2, PLANS):  # plans keeps committing: the outbox holds the events
             await submit_one(i)
-        await asyncio.sleep(2)  # deliberate: the relay keeps failing against the dead broker a while
+        waiting = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        assert waiting >= PLANS // 2 * 4  # every event of the second half, at least, is waiting
         own_kafka.start()
         await eventually(lambda: _reviews_at_least(irm_dsn, PLANS), timeout=180, every=0.5)
-        await asyncio.sleep(2)  # let any duplicate delivery arrive
+        # Until the IRM acknowledged everything on the topic: any redelivery has been handled.
+        group, plans_topic = f"{env.prefix}sharaka-irm", env.topic(topics.PLANS)
+        await eventually(lambda: caught_up(own_kafka.bootstrap, group, [plans_topic]), timeout=120, every=0.5)
         assert await fetchval(irm_dsn, "SELECT count(*) FROM reviews") == PLANS
         assert await fetchval(irm_dsn, "SELECT count(DISTINCT plan_id) FROM reviews") == PLANS
         assert await fetchval(irm_dsn, "SELECT count(*) FROM outbox") == PLANS  # one ReviewScheduled each
         assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        # Each submission applied once, counted where no unique constraint could absorb a repeat,
+        # and nothing parked on the dead-letter topic (where a failed repeat would go).
+        probe = await applies(irm_dsn)
+        assert len(probe) == PLANS and set(probe.values()) == {1}
+        assert await topic_size(own_kafka.bootstrap, env.topic("sharaka.irm.dlq")) == 0
+        async with httpx.AsyncClient(base_url=irm.base_url) as http:
+            metrics = (await http.get("/metrics")).text
+        assert consumed("dead_lettered", metrics) == 0
+        assert consumed("applied", metrics, event_type="ogp.plans.plan_submitted.v1") == PLANS
     finally:
         for p in (irm, plans):
             p.ensure_stopped()
         await pool.close()
+
+
+async def _kafka_down(service: ServiceProcess) -> bool:
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as http:
+        r = await http.get("/readyz")
+    assert r.status_code == 200, r.text  # still ready: the outbox takes the writes
+    return r.json()["checks"]["kafka"] is False
 
 
 async def _reviews_at_least(dsn: str, n: int) -> bool:

@@ -231,6 +231,28 @@ def test_a_revision_reports_only_what_differs() -> None:
 
 OPEN = (M.NOT_STARTED, M.IN_PROGRESS, M.DELAYED)
 
+#: Every report a milestone may take, written out: an open milestone may be reported in progress,
+#: delayed, completed or cancelled (again in progress or delayed included: a new figure); it never
+#: goes back to not started, and completed or cancelled is final.
+MILESTONE_MOVES = {
+    (M.NOT_STARTED, M.IN_PROGRESS), (M.NOT_STARTED, M.DELAYED), (M.NOT_STARTED, M.COMPLETED),
+    (M.NOT_STARTED, M.CANCELLED),
+    (M.IN_PROGRESS, M.IN_PROGRESS), (M.IN_PROGRESS, M.DELAYED), (M.IN_PROGRESS, M.COMPLETED),
+    (M.IN_PROGRESS, M.CANCELLED),
+    (M.DELAYED, M.IN_PROGRESS), (M.DELAYED, M.DELAYED), (M.DELAYED, M.COMPLETED),
+    (M.DELAYED, M.CANCELLED),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("current", "target"), list(product(M, M)))
+def test_milestone_moves(current: MilestoneStatus, target: MilestoneStatus) -> None:
+    if (current, target) in MILESTONE_MOVES:
+        domain.check_milestone_update(current, target, 10)
+    else:
+        with pytest.raises(RuleViolation) as err:
+            domain.check_milestone_update(current, target, 10)
+        assert err.value.rule == "milestone.transition_not_allowed"
+
 
 @pytest.mark.parametrize(
     ("current", "target", "progress", "stored_or_rule"),
