@@ -15,7 +15,7 @@ Why it looks the way it does:
   libphonenumber as a valid number somewhere, so a run of digits that no country uses is not
   reported.
 * **No false alarms on what logs are full of**: UUIDs, trace and span ids, ISO dates and times
-  with their ``+01:00`` offsets, IPv4 addresses and plain decimals are removed before the search;
+  with their ``+01:00`` offsets, year ranges, IPv4 addresses and plain decimals are removed first;
   a bare run of digits without ``+``, separator or trunk ``0`` is not taken for a phone (it is a
   count, an offset or a port far more often than a number someone typed).
 """
@@ -53,6 +53,7 @@ _NOISE = re.compile(
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # dates, times
     r"|\b\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:[+-]\d{2}:?\d{2})?"  # times with offsets
     r"|(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])"  # IPv4
+    r"|(?<!\d)(?:19|20)\d{2} ?[-/\u2013] ?(?:19|20)?\d{2}(?!\d)"  # year ranges (a plan's 2026-2028)
     r"|(?<![\d.])\d+\.\d+(?:[eE][+-]?\d+)?(?![\d.])"  # decimals (durations, metrics)
 )
 _PHONE = re.compile(r"(?<![\w+.])(\+?\(?\d[\d ().-]{5,22}\d)(?![\w])")

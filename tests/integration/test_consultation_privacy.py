@@ -9,6 +9,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,15 +17,19 @@ import httpx
 import pytest
 from aiokafka import ConsumerRecord
 
+from devstack.services import ServiceProcess
 from services.consultation import timers
 from services.consultation.service import SPEC
 from shared.events import topics
+from shared.events.plans import CommitmentAdded, PlanCreated
 from shared.events.privacy import ErasureRequested, digest
 from shared.runtime import Runtime
+from tests import privacy
 from tests.conftest import Env, client, running
 from tests.helpers import as_record, assert_problem, eventually, header, produce, read_topic
 from tests.integration.test_consultation import (
     GOV,
+    MEMBER,
     MODERATOR,
     consultation_events,
     of_type,
@@ -283,3 +288,107 @@ async def test_closing_soon_on_a_written_out_clock(env: Env) -> None:
     assert [(e["round_id"], e["days_left"], e["closes_at"]) for e in soon] == [
         (str(ids[0]), 2, "2030-03-10T12:00:00Z"), (str(ids[1]), 2, "2030-03-10T13:00:00Z"),
     ]  # fmt: skip
+
+
+# --- the privacy audit: the service as deployed, its INFO log and every topic -------------------
+
+#: Several people, contact details in the forms people type them. Their names must not travel
+#: either (the display name an author chooses for an input is public by design; these are not it).
+PEOPLE = [
+    {"name": "Amina Trabelsi", "email": "Amina.Trabelsi@Example.TN", "phone": "+216 98 765 432", "language": "ar"},
+    {"name": "Karim Haddad", "email": "karim.haddad+ogp@example.org", "language": "en"},
+    {"name": "Nadia Mwangi", "phone": "+254 712 345 678", "language": "en"},
+    {"name": "Jean-Luc Moreau", "email": "jl.moreau@example.fr", "phone": "+33 6 12 34 56 78", "language": "fr"},
+]  # fmt: skip
+NAMES = [p["name"] for p in PEOPLE]
+
+
+async def test_privacy_audit_of_the_consultation_process_log_and_every_topic(
+    env: Env, tmp_path: Path
+) -> None:
+    """The consultation as a process at INFO level: contacts left with inputs, personal data typed
+    in a body and in request headers, an erasure. Then the scanner reads the whole log and every
+    record (key, value, headers) of every topic of the run: no e-mail address or phone number
+    anywhere but the private contacts topic, where the scanner does find them (so it is known to
+    see them), and no contact's name outside it either."""
+    proc = ServiceProcess(
+        "consultation",
+        env.env_vars("CONSULTATION_", "consultation", log_level="INFO", timers_interval_s=0.3,
+                     public_base_url="https://ogp.example.org"),
+        tmp_path,
+    )  # fmt: skip
+    plan_id = uuid4()
+    commitment_id = uuid4()
+    now = datetime.now(UTC)
+    try:
+        proc.start()
+        await proc.wait_ready()
+        await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(e) for e in (
+            PlanCreated(plan_id=plan_id, member_id=MEMBER, title="Plan 2026-2028", start_date=now.date(),
+                        end_date=(now + timedelta(days=730)).date(), point_of_contact_id=uuid4(), created_at=now),
+            CommitmentAdded(plan_id=plan_id, commitment_id=commitment_id, member_id=MEMBER, number=1,
+                            title="Commitment 1", added_at=now),
+        )])  # fmt: skip
+        async with httpx.AsyncClient(base_url=proc.base_url, timeout=10) as http:
+
+            async def space_ready() -> bool:
+                r = await http.get(f"/v1/plans/{plan_id}/co-creation")
+                return r.status_code == 200 and bool(r.json()["commitments"])
+
+            await eventually(space_ready)
+            rid = (await open_round(http, plan_id))["id"]
+            ids = []
+            for n, contact in enumerate(PEOPLE):
+                r = await post(http, rid, "submissions", person(f"audit-{n}"),
+                               {"body": f"Idea {n}: open budgets for every county", "notify": contact})  # fmt: skip
+                assert r.status_code == 201, r.text
+                ids.append(r.json()["id"])
+            # Personal data typed where it does not belong: the service masks it or keeps it out.
+            typed = await http.post(
+                f"/v1/rounds/{rid}/comments",
+                headers=person("audit-x") | {"x-request-id": "leila@example.org",
+                                             "user-agent": "Leila +216 22 333 444"},
+                json={"body": "Write to leila.ben@example.org or call 06 12 34 56 78", "parent_id": ids[0]},
+            )  # fmt: skip
+            assert typed.status_code == 201, typed.text
+            assert (
+                await http.get(f"/v1/rounds/{rid}/inputs", params={"q": "amina@example.tn"})
+            ).status_code == 200
+            r = await http.post(f"/v1/rounds/{rid}/responses", headers=GOV,
+                                json={"input_ids": ids, "decision": "accepted", "rationale": "Agreed"})  # fmt: skip
+            assert r.status_code == 201, r.text
+        erasure = ErasureRequested(erasure_id=uuid4(), email_sha256=digest("amina.trabelsi@example.tn"),
+                                   phone_sha256=digest("+21698765432"), requested_at=datetime.now(UTC))  # fmt: skip
+        await produce(
+            env.kafka.bootstrap, env.topic(topics.ERASURES), [as_record(erasure, service="notifications")]
+        )
+        # The contacts (4) and the erasure's tombstone reached the private topic: all is on Kafka.
+        await contact_records(env, until=5, timeout=20)
+    finally:
+        proc.ensure_stopped()
+
+    log = proc.log_path.read_text()
+    assert '"level": "info"' in log  # INFO lines were written, so the scan reads them
+    assert privacy.scan_logs([proc.log_path]) == []
+    for name in NAMES:
+        assert name not in log
+
+    names = await privacy.topics_with_prefix(env.kafka.bootstrap, env.prefix)
+    assert {
+        env.topic(topics.CONSULTATION),
+        env.topic(topics.CONSULTATION_CONTACTS),
+        env.topic(topics.ERASURES),
+    } <= set(names)
+    scan = await privacy.scan_topics(env.kafka.bootstrap, names)
+    assert scan.records[env.topic(topics.CONSULTATION)] > 0
+    assert scan.public(env.prefix) == [], "\n".join(map(str, scan.public(env.prefix)))
+    found = {f.value for f in scan.private(env.prefix)}
+    assert {
+        "amina.trabelsi@example.tn",
+        "karim.haddad+ogp@example.org",
+        "+254712345678",
+        "+33612345678",
+    } <= found
+    for record in await read_topic(env.kafka.bootstrap, env.topic(topics.CONSULTATION), timeout=2):
+        text = (record.value or b"").decode() + (record.key or b"").decode() + repr(record.headers)
+        assert not any(name in text for name in NAMES), text
