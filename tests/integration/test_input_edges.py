@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 import pytest
 
@@ -155,8 +156,20 @@ async def test_dates_postgres_would_store_as_infinity_are_refused(plans: Runtime
         today = date.today().isoformat()
         r = await api.post(f"/v1/plans/{pid}/documents", json=doc | {"published_on": today}, headers=STAFF)
         assert r.status_code == 201, r.text
+        r = await api.post(f"/v1/plans/{pid}/commitments", json={"title": "T", "end_date": "2026-06-30"},
+                           headers=STAFF)  # fmt: skip
+        assert r.status_code == 201, r.text
         page = await api.get(f"/v1/plans/{pid}/full")
         assert page.status_code == 200 and "infinity" not in page.text
+    # Any other writer (an import, a reaction, a hand-made fix) is refused by the database itself.
+    for sql in (
+        "UPDATE plans SET end_date = 'infinity' WHERE id = $1",
+        "UPDATE plans SET start_date = '-infinity' WHERE id = $1",
+        "UPDATE commitments SET end_date = 'infinity' WHERE plan_id = $1",
+        "UPDATE documents SET published_on = 'infinity' WHERE plan_id = $1",
+    ):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await plans.pool.execute(sql, UUID(pid))
 
 
 async def test_forum_and_finding_dates_are_bounded_too(env: Env) -> None:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from shared.db import Row
 from shared.errors import DomainError, Invalid, RuleViolation
 from shared.locks import PLANS_IMPORT
+from shared.privacy import scrub
 
 SERVICE = "plans"
 FieldError = dict[str, str]
@@ -56,9 +57,17 @@ def errors_of(exc: BaseException, columns: Mapping[str, str]) -> list[FieldError
         return [err(columns.get(f, f), message) for f, message in exc.errors]
     if isinstance(exc, DomainError):
         return [err("row", exc.message)]
+    # The report goes back to the caller: no DETAIL of asyncpg (it quotes the failing row), no
+    # contact details, and none of the values pydantic quotes.
     if isinstance(exc, asyncpg.PostgresError):
-        return [err("row", f"refused by the database: {exc}")]
-    return [err("row", str(exc))]
+        return [err("row", f"refused by the database: {scrub(str(exc))}")]
+    if isinstance(exc, ValidationError):
+        return [
+            err(columns.get(field, field), e["msg"])
+            for e in exc.errors(include_url=False, include_input=False)
+            for field in [".".join(str(p) for p in e["loc"]) or "row"]
+        ]
+    return [err("row", type(exc).__name__)]
 
 
 @dataclass

@@ -5,10 +5,12 @@ HTTP would answer."""
 
 from __future__ import annotations
 
+import json
 from uuid import uuid4
 
 import asyncpg
 import pytest
+from pydantic import ValidationError
 
 from services.plans.imports import (
     C_COUNTRY,
@@ -29,6 +31,7 @@ from services.plans.imports import (
 from services.plans.imports.cli import _unusable
 from services.plans.imports.commitments_sheet import FIELD_COLUMNS
 from services.plans.imports.report import err, errors_of
+from services.plans.schemas import CommitmentIn
 from shared.errors import Forbidden, Invalid, NotFound, RuleViolation
 from shared.events.plans import MilestoneStatus
 from shared.http import problem_for
@@ -163,6 +166,16 @@ def test_other_refusals_keep_their_message() -> None:
     assert errors_of(Forbidden("not yours"), {}) == [{"field": "row", "message": "not yours"}]
     failure = RowFailure([err(C_YEAR, "too early")])
     assert errors_of(failure, {}) is failure.errors
+    # The database's and pydantic's messages quote the row's values: never repeated in the report.
+    db = asyncpg.exceptions.NotNullViolationError.new(
+        {"S": "ERROR", "C": "23502", "M": "null value", "D": "Failing row contains (ana@example.org)."}
+    )
+    assert errors_of(db, {}) == [{"field": "row", "message": "refused by the database: null value"}]
+    with pytest.raises(ValidationError) as invalid:
+        CommitmentIn.model_validate({"title": "T", "budget_currency": "ana@example.org"})
+    reported = errors_of(invalid.value, {"budget_currency": "Currency"})
+    assert "ana@example.org" not in json.dumps(reported)
+    assert [e["field"] for e in reported] == ["Currency"]
     db = asyncpg.PostgresError("value too long")
     assert errors_of(db, {}) == [{"field": "row", "message": "refused by the database: value too long"}]
 
