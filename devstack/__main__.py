@@ -41,9 +41,14 @@ def _env_port(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a port number, not {value!r}") from None
 
 
-def _kafka(configured: bool) -> KafkaNode:
-    # `up` insists on the configured port; the other commands follow the recorded one.
+def _kafka(configured: bool, *, secured: bool = False) -> KafkaNode:
+    # `up` insists on the configured port; the other commands follow the recorded one. `run`
+    # secures the node as the cluster is (devstack.acls); `up` leaves it open for hand use.
     port = _env_port("SHARAKA_KAFKA_PORT", 9092) if configured else None
+    if secured:
+        from devstack import acls
+
+        return KafkaNode(KAFKA_HOME, port=port, users=acls.users())
     return KafkaNode(KAFKA_HOME, port=port)
 
 
@@ -185,7 +190,10 @@ def cmd_run(_args: argparse.Namespace) -> int:
     from devstack import run
 
     return run.main(
-        _kafka(configured=True), _postgres(configured=True), _mail(configured=True), _sms(configured=True)
+        _kafka(configured=True, secured=True),
+        _postgres(configured=True),
+        _mail(configured=True),
+        _sms(configured=True),
     )
 
 

@@ -4,19 +4,29 @@ There is no Docker engine on the project's machines, so the broker runs straight
 jars that Maven fetches once into ``.local/kafka/libs``. The node is a detached process whose
 ports and PID live in its home folder, so a ``stop`` from another process (``python -m devstack
 down``) finds and stops the same node that ``start`` launched.
+
+A node is open (PLAINTEXT, no authorizer: the test session's shared broker, quick) unless it is
+given ``users``. Then it is *secured* as the cluster is: a SASL/PLAIN listener (the controller's
+too), Kafka's StandardAuthorizer with no access where no ACL allows it, no topic auto-creation,
+one principal per user (``User:<name>``) with a password generated once into the home folder,
+and ``admin`` as the only super user, which :mod:`devstack.acls` uses to create the topics and
+the same ACLs as the Strimzi KafkaUsers.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
+import secrets
 import shutil
 import socket
 import struct
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from devstack import procs
@@ -27,6 +37,10 @@ POM = HERE / "kafka-pom.xml"
 LOG4J_CONFIG = HERE / "log4j2.properties"
 DEFAULT_LIBS = procs.REPO_ROOT / ".local" / "kafka" / "libs"
 NODE_ID = 1
+#: The secured node's super user: creates topics and ACLs, and is the broker's own principal.
+ADMIN = "admin"
+#: The secured node's client listener (its name is also its security protocol).
+SASL_LISTENER = "SASL_PLAINTEXT"
 
 
 class KafkaError(RuntimeError):
@@ -47,8 +61,12 @@ class KafkaNode:
         heap: str = "512m",
         *,
         libs_dir: Path | None = None,
+        users: Sequence[str] = (),
     ) -> None:
         self.home = Path(home).resolve()
+        #: Principals besides ``admin`` (e.g. ``sharaka-plans``); any makes the node secured.
+        self.users = tuple(users)
+        self._credentials_file = self.home / "credentials.json"
         self.heap = heap
         env_libs = os.environ.get("SHARAKA_KAFKA_LIBS")
         self.libs_dir = Path(libs_dir or env_libs or DEFAULT_LIBS).resolve()
@@ -74,6 +92,56 @@ class KafkaNode:
     @property
     def bootstrap(self) -> str:
         return f"{HOST}:{self._port}"
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.users)
+
+    def password(self, user: str) -> str:
+        """The password of ``user`` (or ``admin``) on a secured node, generated on first use."""
+        if not self.secured or (user != ADMIN and user not in self.users):
+            raise KafkaError(f"{user!r} is not a user of this node")
+        return self._credentials()[user]
+
+    def client_options(self, user: str = ADMIN) -> dict[str, str]:
+        """aiokafka connection options for ``user``; empty for an open node."""
+        if not self.secured:
+            return {}
+        return {
+            "security_protocol": SASL_LISTENER,
+            "sasl_mechanism": "PLAIN",
+            "sasl_plain_username": user,
+            "sasl_plain_password": self.password(user),
+        }
+
+    def service_env(self, user: str) -> dict[str, str]:
+        """A service's Kafka settings for ``user`` (without its ``<SERVICE>_`` prefix); empty
+        for an open node. Topics are the admin's to create, as in the cluster."""
+        if not self.secured:
+            return {}
+        return {
+            "KAFKA_SECURITY_PROTOCOL": SASL_LISTENER,
+            "KAFKA_SASL_MECHANISM": "PLAIN",
+            "KAFKA_SASL_USERNAME": user,
+            "KAFKA_SASL_PASSWORD": self.password(user),
+            "KAFKA_CREATE_TOPICS": "false",
+        }
+
+    def _credentials(self) -> dict[str, str]:
+        """Passwords kept across restarts (the config is written again on every start), made
+        for users added since; the file is readable by its owner only."""
+        known: dict[str, str] = {}
+        if self._credentials_file.exists():
+            known = dict(json.loads(self._credentials_file.read_text(encoding="utf-8")))
+        wanted = [ADMIN, *self.users]
+        if any(u not in known for u in wanted):
+            for user in wanted:
+                known.setdefault(user, secrets.token_hex(16))
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(known, out, indent=2, sort_keys=True)
+        return {u: known[u] for u in wanted}
 
     @property
     def pid(self) -> int | None:
@@ -143,6 +211,13 @@ class KafkaNode:
         with procs.file_lock(self._lock_file):
             running = self.pid
             if running is not None:
+                was_secured = bool(procs.read_state(self._state_file).get("secured", False))
+                if was_secured != self.secured:
+                    mode = "with SASL and ACLs" if was_secured else "open (no SASL)"
+                    raise KafkaError(
+                        f"Kafka pid {running} of {self.home} runs {mode}; stop it first "
+                        "(python -m devstack down)"
+                    )
                 if not port_open(self._port):
                     raise KafkaError(
                         f"Kafka pid {running} of {self.home} runs but does not listen on "
@@ -215,6 +290,7 @@ class KafkaNode:
                 "port": self._port,
                 "controller_port": self._controller_port,
                 "cluster_id": self._cluster_id,
+                "secured": self.secured,
             },
         )
 
@@ -255,9 +331,36 @@ class KafkaNode:
             "log.retention.hours": "168",
             "log.retention.check.interval.ms": "300000",
         }
+        if self.secured:
+            settings |= self._security_settings()
         lines = ["# Written by devstack/kafka.py on every start; edits are overwritten."]
         lines += [f"{key}={_escape(value)}" for key, value in settings.items()]
         self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def _security_settings(self) -> dict[str, str]:
+        """SASL/PLAIN on both listeners, the StandardAuthorizer, ``admin`` the only super user
+        (also the broker's own principal towards its controller), deny where no ACL allows."""
+        plain, ctrl = self._port, self._controller_port
+        creds = self._credentials()
+        login = "org.apache.kafka.common.security.plain.PlainLoginModule required"
+        me = f'username="{ADMIN}" password="{creds[ADMIN]}"'
+        everyone = " ".join(f'user_{user}="{pw}"' for user, pw in creds.items())
+        return {
+            "listeners": f"{SASL_LISTENER}://{HOST}:{plain},CONTROLLER://{HOST}:{ctrl}",
+            "advertised.listeners": f"{SASL_LISTENER}://{HOST}:{plain},CONTROLLER://{HOST}:{ctrl}",
+            "inter.broker.listener.name": SASL_LISTENER,
+            "listener.security.protocol.map": f"CONTROLLER:SASL_PLAINTEXT,{SASL_LISTENER}:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            f"listener.name.{SASL_LISTENER.lower()}.plain.sasl.jaas.config": f"{login} {me} {everyone};",
+            "listener.name.controller.plain.sasl.jaas.config": f'{login} {me} user_{ADMIN}="{creds[ADMIN]}";',
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": f"User:{ADMIN}",
+            "allow.everyone.if.no.acl.found": "false",
+            # As in the cluster: topics are declared (by the admin), never created by a client.
+            "auto.create.topics.enable": "false",
+        }
 
     def _java_base(self) -> list[str]:
         java_home = os.environ.get("JAVA_HOME")
@@ -339,7 +442,8 @@ class KafkaNode:
                     f"\n{self._log_tail()}"
                 )
             try:
-                if self._port in metadata_broker_ports(HOST, self._port):
+                login = (ADMIN, self.password(ADMIN)) if self.secured else None
+                if self._port in metadata_broker_ports(HOST, self._port, sasl_plain=login):
                     return
                 last_error = "the broker does not list itself yet"
             except OSError as exc:
@@ -356,22 +460,23 @@ class KafkaNode:
         return f"{procs.tail(self.log_file)}\n--- kafka.out ---\n{out}"
 
 
-def metadata_broker_ports(host: str, port: int, timeout: float = 2.0) -> list[int]:
+def metadata_broker_ports(
+    host: str, port: int, timeout: float = 2.0, *, sasl_plain: tuple[str, str] | None = None
+) -> list[int]:
     """Send a Metadata v4 request and return the ports of the brokers it lists.
 
     A dozen lines of wire protocol avoid running an asyncio client inside ``start``, which
     may itself be called from a running event loop. v4 is the oldest version Kafka 4 still
-    accepts and needs no tagged fields.
+    accepts and needs no tagged fields. ``sasl_plain`` (user, password) logs in first
+    (SaslHandshake v1, SaslAuthenticate v0), as a secured listener requires.
     """
-    client_id = b"sharaka-devstack"
     correlation_id = 7
-    body = struct.pack(">hhih", 3, 4, correlation_id, len(client_id)) + client_id
-    body += struct.pack(">ib", 0, 0)  # no topics, no auto-creation
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
-        sock.sendall(struct.pack(">i", len(body)) + body)
-        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-        payload = _recv_exact(sock, size)
+        if sasl_plain is not None:
+            _sasl_plain_login(sock, *sasl_plain)
+        body = struct.pack(">ib", 0, 0)  # no topics, no auto-creation
+        payload = _request(sock, api_key=3, version=4, correlation_id=correlation_id, body=body)
     got_id, _throttle, count = struct.unpack_from(">iii", payload, 0)
     if got_id != correlation_id:
         raise OSError(f"unexpected correlation id {got_id}")
@@ -387,6 +492,31 @@ def metadata_broker_ports(host: str, port: int, timeout: float = 2.0) -> list[in
         offset += 2 + max(rack_len, 0)
         ports.append(broker_port)
     return ports
+
+
+def _request(sock: socket.socket, *, api_key: int, version: int, correlation_id: int, body: bytes) -> bytes:
+    """One request with a v1 header (no tagged fields); the response, correlation id first."""
+    client_id = b"sharaka-devstack"
+    header = struct.pack(">hhih", api_key, version, correlation_id, len(client_id)) + client_id
+    sock.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+    (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+    return _recv_exact(sock, size)
+
+
+def _sasl_plain_login(sock: socket.socket, user: str, password: str) -> None:
+    mechanism = b"PLAIN"
+    answer = _request(sock, api_key=17, version=1, correlation_id=5,
+                      body=struct.pack(">h", len(mechanism)) + mechanism)  # fmt: skip
+    (error,) = struct.unpack_from(">h", answer, 4)
+    if error:
+        raise OSError(f"the broker refused SASL/PLAIN (error {error})")
+    token = b"\0" + user.encode() + b"\0" + password.encode()
+    answer = _request(
+        sock, api_key=36, version=0, correlation_id=6, body=struct.pack(">i", len(token)) + token
+    )
+    (error,) = struct.unpack_from(">h", answer, 4)
+    if error:
+        raise OSError(f"SASL/PLAIN login as {user!r} failed (error {error})")
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes:

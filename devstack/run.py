@@ -3,10 +3,16 @@
 Starts PostgreSQL (one database per service), the mail and SMS catchers and Kafka, then the four
 services as separate processes, waits until each is ready and prints where everything is. Ctrl-C
 (or SIGTERM) stops the services gracefully, then the infrastructure.
+
+Kafka runs secured as in the cluster (:mod:`devstack.acls`): SASL/PLAIN, one user per service
+with the Strimzi KafkaUsers' ACLs, topics created up front by the admin. Each service connects
+as its own user through its ordinary ``<SERVICE>_KAFKA_*`` settings, so a service that wrote
+another's topic would be refused here too, not first in production.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +22,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 
-from devstack import procs
+from devstack import acls, procs
 from devstack.kafka import KafkaNode
 from devstack.mail import MailDaemon
 from devstack.postgres import PostgresCluster
@@ -64,6 +70,8 @@ def service_env(
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": str(svc.port),
         "AUTH_DEV_SECRET": os.environ.get("SHARAKA_AUTH_DEV_SECRET", DEV_SECRET),
+        # The service's own Kafka user (SASL) and no topic creation, when the node is secured.
+        **kafka.service_env(acls.user(svc.name)),
     }
     if svc.name == "notifications":
         values |= {"SMTP_HOST": mail.host, "SMTP_PORT": str(mail.port)}
@@ -104,6 +112,9 @@ def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon
     sms.start()
     print("starting Kafka (the first run fetches its jars) ...", flush=True)
     kafka.start(timeout=180)
+    if kafka.secured:
+        print("creating the topics and the Kafka users' ACLs ...", flush=True)
+        asyncio.run(acls.provision(kafka))
 
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen[bytes]] = {}
@@ -158,6 +169,7 @@ def main(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon
 
 
 def _banner(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDaemon, elapsed: float) -> None:
+    secured = f" (SASL/PLAIN; users, passwords: {kafka.home / 'credentials.json'})" if kafka.secured else ""
     lines = [
         f"Sharaka is running (started in {elapsed:.0f}s). Ctrl-C stops everything.",
         "",
@@ -167,7 +179,7 @@ def _banner(kafka: KafkaNode, pg: PostgresCluster, mail: MailDaemon, sms: SmsDae
         lines.append(f"  {svc.name:<14} {svc.url:<24} {svc.url}/docs")
     lines += [
         "",
-        f"  Kafka          {kafka.bootstrap}",
+        f"  Kafka          {kafka.bootstrap}{secured}",
         f"  PostgreSQL     {pg.dsn('sharaka_plans').rsplit('/', 1)[0]}/sharaka_<service>",
         f"  Mail (SMTP)    {mail.host}:{mail.port}; caught mail: {mail.folder}/*.eml",
         f"  SMS gateway    {sms.url} (Twilio's API); caught texts: {sms.folder}/*.json",

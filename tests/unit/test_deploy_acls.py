@@ -101,3 +101,19 @@ def test_no_user_may_write_by_prefix_or_wildcard() -> None:
             assert resource.get("patternType", "literal") == "literal", (name, resource)
             assert resource.get("name") != "*", (name, resource)
             assert "All" not in acl["operations"], (name, acl)
+
+
+def test_the_local_stack_grants_exactly_the_cluster_acls() -> None:
+    """`make run`'s secured broker (devstack.acls) and the Strimzi KafkaUsers agree, ACL by ACL."""
+    from devstack.acls import all_acls
+
+    cluster = {
+        name: {
+            (acl["resource"]["type"], acl["resource"]["name"], op)
+            for acl in doc["spec"]["authorization"]["acls"]
+            for op in acl["operations"]
+        }
+        for name, doc in _users().items()
+    }
+    local = {name: {(a.resource, a.name, a.operation) for a in acls} for name, acls in all_acls().items()}
+    assert local == cluster
