@@ -471,6 +471,23 @@ async def test_a_crash_before_the_commit_is_done_again(
     assert len(await assert_exactly_once(pool)) == due
 
 
+async def passes_went_by(pool: asyncpg.Pool, count: int, dates: tuple[date, date]) -> int:
+    """Not a sleep standing for "several passes went by and emitted nothing more": two canaries,
+    one after the other. Each is an overdue milestone pushed back to a past date (a new
+    occurrence); the runner emits the second in a pass that began after the first was emitted,
+    so at least one whole pass ran over everything else in between. Returns the new count."""
+    milestones = list(dict.fromkeys(UUID(e.data["milestone_id"]) for e in await emitted(pool, OVERDUE)))
+    for n, (milestone_id, new_end) in enumerate(zip(milestones[-2:], dates, strict=True), start=1):
+        await report(pool, milestone_id, MilestoneStatus.DELAYED, new_end)
+
+        async def canary(expected: int = count + n) -> bool:
+            return len(await emitted(pool)) >= expected
+
+        await eventually(canary, timeout=30)
+    assert len(await emitted(pool)) == count + 2
+    return count + 2
+
+
 # --- one active runner ----------------------------------------------------------------------------
 
 
@@ -547,17 +564,24 @@ async def test_two_service_instances_emit_once(env: Env, pool: asyncpg.Pool) -> 
             return bool(n == due)
 
         await eventually(all_published)
-        # Deliberate: several more passes (0.2 s apart) go by, to show that none emits twice.
-        await asyncio.sleep(1.0)
+        # Whole passes of whichever instance leads go by, and none emits anything twice.
+        now_due = await passes_went_by(pool, due, (date(2029, 7, 31), date(2029, 8, 31)))
         assert len(await lock_holders(pool)) == 1
-        assert len(await assert_exactly_once(pool)) == due
+        assert len(await assert_exactly_once(pool)) == now_due
     assert await lock_holders(pool) == []
 
 
 async def test_timers_can_be_turned_off(env: Env, pool: asyncpg.Pool) -> None:
     await overdue_world(pool, members=1)
-    async with running(PLANS, fast(env, timers_enabled=False)):
-        await asyncio.sleep(1.0)  # deliberate: five intervals pass and nothing may happen
+    async with running(PLANS, fast(env, timers_enabled=False, relay_poll_interval_s=0.2)) as rt:
+        # Not a sleep: the service's own periodic loop (the relay, at the timers' interval) has
+        # made five passes, so five timer intervals went by in a process that was running.
+        relay = rt.relay._runner
+
+        async def five_intervals() -> bool:
+            return relay.passes >= 5
+
+        await eventually(five_intervals)
         assert await lock_holders(pool) == []
     assert await emitted(pool) == []
 
@@ -574,10 +598,30 @@ async def test_sigkill_and_restart_never_emit_twice(env: Env, pool: asyncpg.Pool
     async def count() -> int:
         return len(await emitted(pool))
 
+    # The runner is made busy when the kill comes: this transaction holds one plan's row, which
+    # the runner's first batch locks before it claims and emits anything, so the runner waits
+    # inside its transaction, occurrences found and not yet emitted.
+    blocker = await pool.acquire()
+    holding = blocker.transaction()
+    await holding.start()
+    try:
+        plan_id = await blocker.fetchval("SELECT id FROM plans ORDER BY id LIMIT 1")
+        await blocker.execute("SELECT 1 FROM plans WHERE id = $1 FOR UPDATE", plan_id)
+        proc.start()
+        await proc.wait_ready()
+        await eventually(lambda: _runner_waits_on_a_lock(pool), timeout=30)
+        assert await count() < due  # found, locked out, not emitted: the pass is in flight
+        proc.kill()
+    finally:
+        await holding.rollback()
+        await pool.release(blocker)
+    # The killed runner's transaction rolled back with its session: nothing of that pass is left.
+    assert await count() < due
     try:
         proc.start()
         await proc.wait_ready()
         await eventually(lambda: _equals(count, due), timeout=30)
+        assert len(await assert_exactly_once(pool)) == due
         proc.kill()
         # While it is down, a milestone is pushed back to a date that has passed as well.
         moved = (await emitted(pool, OVERDUE))[0]
@@ -585,14 +629,14 @@ async def test_sigkill_and_restart_never_emit_twice(env: Env, pool: asyncpg.Pool
         proc.start()
         await proc.wait_ready()
         await eventually(lambda: _equals(count, due + 1), timeout=30)
-        # Deliberate: four more passes of the new process go by, to show that none emits again.
-        await asyncio.sleep(2.0)
+        # Whole passes of the new process go by, and none emits anything again.
+        await passes_went_by(pool, due + 1, (date(2029, 7, 31), date(2029, 8, 31)))
         events = await assert_exactly_once(pool)
-        assert len(events) == due + 1
+        assert len(events) == due + 3
         async with httpx.AsyncClient(base_url=proc.base_url) as http:
             metrics = (await http.get("/metrics")).text
-        # The restarted process emitted the new occurrence and nothing else.
-        assert 'sharaka_timer_events_total{kind="milestone_overdue"} 1.0' in metrics
+        # The restarted process emitted the new occurrence and the two canaries, nothing else.
+        assert 'sharaka_timer_events_total{kind="milestone_overdue"} 3.0' in metrics
         assert 'sharaka_timer_events_total{kind="repository_stale"} 0.0' in metrics
         assert 'sharaka_leader{job="plans-timers"} 1.0' in metrics
 
@@ -614,6 +658,15 @@ async def test_sigkill_and_restart_never_emit_twice(env: Env, pool: asyncpg.Pool
         assert proc.terminate() == 0  # SIGTERM: the timer loop returns and the process exits cleanly
     finally:
         proc.ensure_stopped()
+
+
+async def _runner_waits_on_a_lock(pool: asyncpg.Pool) -> bool:
+    """A session of this database (the runner's) is waiting for a row lock."""
+    waiting = await pool.fetchval(
+        """SELECT count(*) FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"""
+    )
+    return bool(waiting >= 1)
 
 
 async def _equals(count: Any, n: int) -> bool:
