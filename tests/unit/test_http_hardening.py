@@ -149,10 +149,12 @@ async def test_log_lines_of_other_code_are_scrubbed_too(logs: io.StringIO) -> No
         raise ValueError(f"bad phone {PHONE}")
     except ValueError:
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    logging.getLogger("somelib").warning("broker %s unreachable", "10.244.12.134:9092")
     lines = _lines(logs)
     _no_personal_data(logs.getvalue())
     assert lines[0]["event"].startswith("write failed: duplicate key")
     assert lines[1]["error_type"] == "ValueError" and "test_http_hardening.py" in lines[1]["exception"]
+    assert lines[2]["event"] == "broker 10.244.12.134:9092 unreachable"  # a machine's address is kept
 
 
 _HEADERS = {
