@@ -348,14 +348,16 @@ async def test_privacy_audit_of_the_consultation_process_log_and_every_topic(
                 f"/v1/rounds/{rid}/comments",
                 headers=person("audit-x") | {"x-request-id": "leila@example.org",
                                              "user-agent": "Leila +216 22 333 444"},
-                json={"body": "Write to leila.ben@example.org or call 06 12 34 56 78", "parent_id": ids[0]},
+                json={"body": "Write to leila.ben@example.org or call 06 12 34 56 78", "parent_id": ids[0],
+                      "links": ["https://example.org/contact?mail=leila.ben@example.org&tel=+21622333444"]},
             )  # fmt: skip
             assert typed.status_code == 201, typed.text
             assert (
                 await http.get(f"/v1/rounds/{rid}/inputs", params={"q": "amina@example.tn"})
             ).status_code == 200
             r = await http.post(f"/v1/rounds/{rid}/responses", headers=GOV,
-                                json={"input_ids": ids, "decision": "accepted", "rationale": "Agreed"})  # fmt: skip
+                                json={"input_ids": ids, "decision": "accepted",
+                                      "rationale": "Agreed; questions to desk@example.tn or +216 71 000 111"})  # fmt: skip
             assert r.status_code == 201, r.text
         erasure = ErasureRequested(erasure_id=uuid4(), email_sha256=digest("amina.trabelsi@example.tn"),
                                    phone_sha256=digest("+21698765432"), requested_at=datetime.now(UTC))  # fmt: skip
