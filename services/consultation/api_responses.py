@@ -18,6 +18,10 @@ from shared.auth import Principal, Role, require
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["responses"])
+#: The CSV answers are documented as CSV (not as the JSON of a default FastAPI route).
+_CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "CSV (UTF-8)", "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
 RT = Annotated[Runtime, Depends(runtime_of)]
 Organiser = Annotated[Principal, Depends(require(Role.STAFF, Role.GOVERNMENT))]
 
@@ -69,7 +73,7 @@ async def live_table_json(round_id: UUID, rt: RT) -> list[dict[str, Any]]:
         return await response_queries.table_rows(conn, round_id)
 
 
-@router.get("/rounds/{round_id}/response-table.csv")
+@router.get("/rounds/{round_id}/response-table.csv", response_class=Response, responses=_CSV_ANSWER)
 async def live_table_csv(round_id: UUID, rt: RT) -> Response:
     async with rt.pool.acquire() as conn:
         rows = await response_queries.table_rows(conn, round_id)
@@ -93,7 +97,7 @@ async def published_table_json(table_id: UUID, rt: RT) -> Response:
     return Response(json.dumps(table["rows"]), media_type="application/json")
 
 
-@router.get("/response-tables/{table_id}.csv")
+@router.get("/response-tables/{table_id}.csv", response_class=Response, responses=_CSV_ANSWER)
 async def published_table_csv(table_id: UUID, rt: RT) -> Response:
     async with rt.pool.acquire() as conn:
         table = await response_queries.published_table(conn, table_id)

@@ -146,7 +146,12 @@ async def list_subscriptions(rt: RT, who: Authenticated, recipient_id: UUID) -> 
     return [SubscriptionOut.of(s) for s in subs]
 
 
-@router.post("/recipients/{recipient_id}/subscriptions", response_model=SubscriptionOut, status_code=201)
+@router.post(
+    "/recipients/{recipient_id}/subscriptions",
+    response_model=SubscriptionOut,
+    status_code=201,
+    responses={200: {"model": SubscriptionOut, "description": "already followed: unchanged"}},
+)
 async def follow(
     rt: RT, who: Authenticated, recipient_id: UUID, body: FollowIn, response: Response
 ) -> SubscriptionOut:

@@ -20,11 +20,7 @@ import contextlib
 import importlib
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -39,105 +35,22 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.consultation.settings import ConsultationSettings
-from services.irm.settings import IrmSettings
-from services.notifications.settings import NotificationsSettings
-from services.plans.settings import PlansSettings
-from shared.auth import person_id
-from shared.events import topics
-from shared.events.plans import CommitmentAdded, PlanCreated
-from shared.runtime import Runtime
-from shared.settings import ServiceSettings
-from tests.conftest import Env, client, running, token
+from tests.conftest import Env, client, running
 from tests.fuzz.conftest import TALLY
-from tests.helpers import as_record, eventually, produce
+from tests.security.worlds import SERVICES
 
 #: Examples per operation: valid inputs, invalid inputs, valid inputs on real resources. Sized so
 #: the four services take about three minutes together on two cores.
-POSITIVE = 10
-NEGATIVE = 5
-SEEDED = 10
+POSITIVE = 15
+NEGATIVE = 8
+SEEDED = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-SETTINGS: dict[str, type[ServiceSettings]] = {
-    "plans": PlansSettings,
-    "consultation": ConsultationSettings,
-    "irm": IrmSettings,
-    "notifications": NotificationsSettings,
-}
-MEMBER = uuid4()
-STAFF = token("staff", sub="fuzz-staff")
-GOVERNMENT = token("government", sub="fuzz-gov", member_ids=[str(MEMBER)])
-
-
-@dataclass
-class Seed:
-    """Ids of real resources (by path parameter name) and the tokens to send with them."""
-
-    ids: dict[str, str] = field(default_factory=dict)
-    tokens: list[dict[str, str]] = field(default_factory=lambda: [STAFF])
-
-
-async def _ok(r: httpx.Response, status: int = 201) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-async def seed_plans(_env: Env, _rt: Runtime, api: httpx.AsyncClient) -> Seed:
-    member = {"name": "Fuzzland", "kind": "national", "country_code": "JO"}
-    mid = (await _ok(await api.post("/v1/members", json=member, headers=STAFF)))["id"]
-    gov = token("government", sub="fuzz-gov", member_ids=[mid])
-    contact = {"name": "Lina Haddad", "email": "lina@example.org", "language": "ar"}
-    plan = {"member_id": mid, "title": "Fuzzed plan", "start_date": "2025-01-01", "end_date": "2027-01-01",
-            "point_of_contact": contact}  # fmt: skip
-    pid = (await _ok(await api.post("/v1/plans", json=plan, headers=STAFF)))["id"]
-    cid = (await _ok(await api.post(f"/v1/plans/{pid}/commitments", json={"title": "C1"}, headers=STAFF)))[
-        "id"
-    ]
-    ms = await _ok(await api.post(f"/v1/commitments/{cid}/milestones", json={"title": "M1"}, headers=STAFF))
-    ids = {"member_id": mid, "plan_id": pid, "commitment_id": cid, "milestone_id": ms["id"], "year": "2025"}
-    return Seed(ids, [STAFF, gov])
-
-
-async def seed_consultation(env: Env, rt: Runtime, api: httpx.AsyncClient) -> Seed:
-    """A plan as the plans service announces it (through Kafka), then a round on it."""
-    plan_id, commitment_id, now = uuid4(), uuid4(), datetime.now(UTC)
-    events = [
-        PlanCreated(plan_id=plan_id, member_id=MEMBER, title="Fuzzed plan", start_date=now.date(),
-                    end_date=(now + timedelta(days=730)).date(), point_of_contact_id=uuid4(), created_at=now),
-        CommitmentAdded(plan_id=plan_id, commitment_id=commitment_id, member_id=MEMBER, number=1,
-                        title="C1", added_at=now),
-    ]  # fmt: skip
-    await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(e) for e in events])
-
-    async def space() -> bool:
-        n = await rt.pool.fetchval("SELECT count(*) FROM commitment_spaces WHERE plan_id = $1", plan_id)
-        return bool(n == 1)
-
-    await eventually(space)
-    window = {
-        "opens_at": (now - timedelta(seconds=1)).isoformat(),
-        "closes_at": (now + timedelta(days=7)).isoformat(),
-    }
-    body = {"kind": "ideas", "title": "Ideas", **window}
-    rnd = await _ok(await api.post(f"/v1/plans/{plan_id}/rounds", json=body, headers=STAFF))
-    ids = {"plan_id": str(plan_id), "member_id": str(MEMBER), "round_id": rnd["id"]}
-    return Seed(ids, [STAFF, GOVERNMENT])
-
-
-async def seed_notifications(_env: Env, _rt: Runtime, _api: httpx.AsyncClient) -> Seed:
-    return Seed({"recipient_id": str(person_id("fuzz-staff")), "provider": "webhook"}, [STAFF])
-
-
-async def seed_nothing(_env: Env, _rt: Runtime, _api: httpx.AsyncClient) -> Seed:
-    return Seed({}, [STAFF])
-
-
-SEEDS: dict[str, Callable[[Env, Runtime, httpx.AsyncClient], Awaitable[Seed]]] = {
-    "plans": seed_plans,
-    "consultation": seed_consultation,
-    "irm": seed_nothing,
-    "notifications": seed_notifications,
+#: The roles whose tokens go with the requests on real resources (in turn, one per request).
+SEEDED_ROLES: dict[str, tuple[str, ...]] = {
+    "plans": ("staff", "government_own"),
+    "consultation": ("staff", "government_own", "participant", "moderator"),
+    "irm": ("irm", "researcher_own", "government_own"),
+    "notifications": ("participant", "staff"),
 }
 
 
@@ -187,52 +100,59 @@ def request_of(case: Any, auth: dict[str, str] | None) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("service", list(SETTINGS))
+@pytest.mark.parametrize("service", list(SERVICES))
 async def test_every_answer_is_documented_and_none_is_5xx(env: Env, service: str) -> None:
     spec = importlib.import_module(f"services.{service}.service").SPEC
     started = time.monotonic()
     counts: Counter[str] = Counter()
     failures: dict[tuple[str, str, str], str] = {}
-    async with running(spec, env.settings(SETTINGS[service], service)) as rt, client(rt) as api:
-        seed = await SEEDS[service](env, rt, api)
+    make_settings, make_world = SERVICES[service]
+    async with running(spec, make_settings(env)) as rt, client(rt) as api:
+        world = await make_world(env, rt, api)
+        tokens = world.tokens()
+        seeded_auths = [tokens[role] for role in SEEDED_ROLES[service]]
         schema = schemathesis.openapi.from_dict(rt.app.openapi())
         operations = [result.ok() for result in schema.get_all_operations()]
         counts["operations"] = len(operations)
         for op in operations:
-            batches: list[tuple[list[Any], list[dict[str, str] | None]]] = [
-                (generate(op, GenerationMode.POSITIVE, POSITIVE), [None, STAFF]),
-                (generate(op, GenerationMode.NEGATIVE, NEGATIVE), [None, STAFF]),
+            # Random ids and inputs, each sent without a token and with a staff token; then, on
+            # real resources, valid inputs with the service's main roles in turn.
+            sends: list[tuple[Any, dict[str, str] | None]] = [
+                (case, auth)
+                for mode, examples in (
+                    (GenerationMode.POSITIVE, POSITIVE),
+                    (GenerationMode.NEGATIVE, NEGATIVE),
+                )
+                for case in generate(op, mode, examples)
+                for auth in (None, tokens["staff"])
             ]
             path_names = {p.name for p in op.path_parameters}
-            if path_names and path_names <= seed.ids.keys():
-                fixed = {name: seed.ids[name] for name in path_names}
-                batches.append(
-                    (generate(op, GenerationMode.POSITIVE, SEEDED, path_parameters=fixed), [*seed.tokens])
-                )
-            for cases, auths in batches:
-                for case in cases:
-                    for auth in auths:
-                        try:
-                            response = await api.request(**request_of(case, auth))
-                        except (httpx.InvalidURL, UnicodeEncodeError, ValueError):
-                            counts["unsendable"] += 1  # a header or URL no HTTP client would send
-                            continue
-                        counts["requests"] += 1
-                        if response.status_code >= 500:
-                            counts["5xx"] += 1
-                        try:
-                            case.validate_response(response, checks=CHECKS)
-                        except (AssertionError, BaseExceptionGroup) as exc:
-                            for failure in getattr(exc, "exceptions", [exc]):
-                                title = str(getattr(failure, "title", type(failure).__name__))
-                                key = (f"{op.method.upper()} {op.path}", title, str(response.status_code))
-                                if key not in failures:
-                                    counts["failures"] += 1
-                                    body = response.text[:300]
-                                    sent = request_of(case, None)
-                                    failures[key] = (
-                                        f"{sent.get('params')} {sent.get('json', sent.get('content'))!r:.300} -> {body}"
-                                    )
+            if path_names and path_names <= world.ids.keys():
+                fixed = {name: world.ids[name] for name in path_names}
+                seeded = generate(op, GenerationMode.POSITIVE, SEEDED, path_parameters=fixed)
+                sends += [(case, seeded_auths[n % len(seeded_auths)]) for n, case in enumerate(seeded)]
+            for case, auth in sends:
+                try:
+                    response = await api.request(**request_of(case, auth))
+                except (httpx.InvalidURL, UnicodeEncodeError, ValueError):
+                    counts["unsendable"] += 1  # a header or URL no HTTP client would send
+                    continue
+                counts["requests"] += 1
+                if response.status_code >= 500:
+                    counts["5xx"] += 1
+                try:
+                    case.validate_response(response, checks=CHECKS)
+                except (AssertionError, BaseExceptionGroup) as exc:
+                    for failure in getattr(exc, "exceptions", [exc]):
+                        title = str(getattr(failure, "title", type(failure).__name__))
+                        key = (f"{op.method.upper()} {op.path}", title, str(response.status_code))
+                        if key not in failures:
+                            counts["failures"] += 1
+                            body = response.text[:300]
+                            sent = request_of(case, None)
+                            failures[key] = (
+                                f"{sent.get('params')} {sent.get('json', sent.get('content'))!r:.300} -> {body}"
+                            )
     TALLY[service] = counts
     took = time.monotonic() - started
     report = "\n".join(
