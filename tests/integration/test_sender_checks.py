@@ -3,8 +3,9 @@ service's ``ce_source`` and on its contract's topic. A forged ``plan_submitted``
 consultation, from "/evil", or with the plans source on the consultation topic) is dead-lettered
 with reason ``unexpected_source`` and both sources in its headers; the IRM schedules no review
 and consultation closes no co-creation space for the made-up plan; and the genuine event that
-follows the forgeries on the same partition is applied. An unknown ``ce_type`` adds no metric
-series of its own."""
+follows the forgeries on the same partition is applied. A tombstone is accepted only from the
+owner of its compacted topic (the relay stamps its ``ce_source``). An unknown ``ce_type`` adds
+no metric series of its own."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ from services.consultation.service import SPEC as CONSULTATION
 from services.consultation.settings import ConsultationSettings
 from services.irm.service import SPEC as IRM
 from services.irm.settings import IrmSettings
+from services.notifications.service import SPEC as NOTIFICATIONS
+from services.notifications.settings import NotificationsSettings
 from shared.events import topics
+from shared.events.consultation import AuthorContactRegistered
 from shared.events.plans import PlanSubmitted
 from tests.conftest import Env, running
 from tests.helpers import as_record, eventually, header, read_topic
@@ -167,3 +171,46 @@ async def test_an_unknown_type_adds_no_metric_series(env: Env) -> None:
         for s in metric.samples
     }
     assert invented not in labels
+
+
+async def test_a_tombstone_only_from_the_owner_of_its_topic(env: Env) -> None:
+    """Consultation owns its contacts topic: a tombstone there stamped by plans is dead-lettered
+    and the author stays known; the one consultation's own relay sends (``uow.forget``) erases."""
+    contacts = env.topic(topics.CONSULTATION_CONTACTS)
+    author = AuthorContactRegistered(
+        input_id=uuid4(), round_id=uuid4(), plan_id=uuid4(), name="An author", email="author@example.org"
+    )
+    key = str(author.input_id).encode()
+    notifications_settings = env.settings(NotificationsSettings, "notifications")
+    consultation_settings = env.settings(ConsultationSettings, "consultation")
+    async with (
+        running(NOTIFICATIONS, notifications_settings) as notif,
+        running(CONSULTATION, consultation_settings) as cons,
+    ):
+
+        async def known() -> int:
+            got = await notif.pool.fetchval("SELECT count(*) FROM recipients WHERE id = $1", author.input_id)
+            return int(got)
+
+        await produce_in_order(env.kafka.bootstrap, [(contacts, as_record(author, service="consultation"))])
+        await eventually(known, until=lambda n: n == 1, timeout=30)
+
+        await produce_in_order(
+            env.kafka.bootstrap, [(contacts, (key, None, [("ce_source", b"/sharaka/plans")]))]
+        )
+        [letter] = await dead_letters(env, "notifications", 1)
+        assert await known() == 1
+
+        async with cons.uow() as uow:
+            uow.forget(topics.CONSULTATION_CONTACTS, str(author.input_id))
+        await eventually(known, until=lambda n: n == 0, timeout=30)
+
+    assert sources([letter]) == [("unexpected_source", "/sharaka/consultation", "/sharaka/plans", contacts)]
+    stamped = await read_topic(
+        env.kafka.bootstrap, contacts, until=lambda rs: sum(r.value is None for r in rs) >= 2
+    )
+    # The forged one and the relay's, which carries its owner's source.
+    assert sorted(header(r, "ce_source") or "" for r in stamped if r.value is None) == [
+        "/sharaka/consultation",
+        "/sharaka/plans",
+    ]
