@@ -37,7 +37,9 @@ def _some_language(value: Any) -> Any:
 
 #: ``{"en": "...", "fr": "..."}`` (at least one language); a plain string is taken as the
 #: original language's text.
-Localized = Annotated[dict[Language, Text] | Text, BeforeValidator(_some_language)]
+Localized = Annotated[
+    Annotated[dict[Language, Text], Field(min_length=1)] | Text, BeforeValidator(_some_language)
+]
 
 #: List fields of the commitment template: ``null`` means "none" and is stored as an empty list
 #: (the columns are NOT NULL; the API documents them as nullable).
