@@ -311,3 +311,11 @@ async def submitted_plan(pool: asyncpg.Pool, *, title: str = "Open contracting")
         pool, plans.transition_plan, plans.TransitionPlan(staff, plan.id, PlanState.SUBMITTED)
     )
     return plan.id
+
+
+def ok(r: httpx.Response) -> Any:
+    """A set-up call's answer, checked: a 2xx, or the test fails here with the body, instead of
+    going on with whatever a refusal left (a flag that was never raised, a row never written).
+    Returns the JSON body (None for an empty one)."""
+    assert 200 <= r.status_code < 300, f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text}"
+    return r.json() if r.content else None

@@ -24,7 +24,7 @@ from shared.events import topics
 from shared.events.plans import CommitmentAdded, PlanCreated, PlanSubmitted
 from shared.runtime import Runtime
 from tests.conftest import Env, client, running, token
-from tests.helpers import as_record, eventually, header, produce, read_topic
+from tests.helpers import as_record, assert_problem, eventually, header, ok, produce, read_topic
 
 MEMBER = uuid4()
 STAFF = token("staff", sub="staff-1")
@@ -187,9 +187,11 @@ async def test_scheduling_rules_and_refusals(env: Env, svc: Runtime) -> None:
         )
         assert draft.status_code == 201, draft.text
         rid = r.json()["id"]
-        assert (
-            await http.post(f"/v1/rounds/{rid}/submissions", headers=person(1), json={"body": "x"})
-        ).json()["rule"] == "round_not_open"
+        assert_problem(
+            await http.post(f"/v1/rounds/{rid}/submissions", headers=person(1), json={"body": "x"}),
+            409,
+            rule="round_not_open",
+        )
         cancelled = await http.post(f"/v1/rounds/{rid}/cancel", headers=GOV)
         assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
         again = await http.post(f"/v1/rounds/{rid}/cancel", headers=GOV)
@@ -340,7 +342,7 @@ async def test_moderation_visibility_and_audit(env: Env, svc: Runtime) -> None:
         text = "Call me on +216 71 123 456 or write to amel@example.tn about budgets"
         r = await http.post(f"/v1/rounds/{rid}/submissions", headers=person("amel"),
                             json={"body": text, "display_name": "Amel", "gender": "woman", "region": "TN-61"})  # fmt: skip
-        iid = r.json()["id"]
+        iid = ok(r)["id"]
         public = (await http.get(f"/v1/inputs/{iid}")).json()
         assert public["author"] == "Amel" and public["anonymous"] is False
         assert "amel@example.tn" not in public["body"] and "123 456" not in public["body"]
@@ -354,7 +356,7 @@ async def test_moderation_visibility_and_audit(env: Env, svc: Runtime) -> None:
         f1 = await http.post(f"/v1/inputs/{iid}/flags", headers=person(1), json={"reason": "personal data"})
         f2 = await http.post(f"/v1/inputs/{iid}/flags", headers=person(1), json={"reason": "again"})
         f3 = await http.post(f"/v1/inputs/{iid}/flags", headers=person(2), json={"reason": "spam"})
-        assert [f.json()["flags"] for f in (f1, f2, f3)] == [1, 1, 2] and f2.json()["already_flagged"]
+        assert [ok(f)["flags"] for f in (f1, f2, f3)] == [1, 1, 2] and f2.json()["already_flagged"]
         queue = (await http.get("/v1/moderation/queue", headers=MODERATOR)).json()
         assert [q["id"] for q in queue] == [iid]
 
@@ -376,9 +378,11 @@ async def test_moderation_visibility_and_audit(env: Env, svc: Runtime) -> None:
                 and item["links"] is None
             )
         assert (await http.get("/v1/moderation/queue", headers=MODERATOR)).json() == []
-        assert (
-            await http.post(f"/v1/inputs/{iid}/hide", headers=MODERATOR, json={"public_reason": "x"})
-        ).json()["rule"] == "already_hidden"
+        assert_problem(
+            await http.post(f"/v1/inputs/{iid}/hide", headers=MODERATOR, json={"public_reason": "x"}),
+            409,
+            rule="already_hidden",
+        )
         assert (
             await http.post(f"/v1/inputs/{uuid4()}/hide", headers=MODERATOR, json={"public_reason": "x"})
         ).status_code == 404
@@ -387,9 +391,9 @@ async def test_moderation_visibility_and_audit(env: Env, svc: Runtime) -> None:
             f"/v1/inputs/{iid}/restore", headers=STAFF, json={"note": "author consented"}
         )
         assert restored.status_code == 200 and restored.json()["hidden"] is False and restored.json()["body"]
-        assert (await http.post(f"/v1/inputs/{iid}/restore", headers=MODERATOR, json={})).json()[
-            "rule"
-        ] == "not_hidden"
+        assert_problem(
+            await http.post(f"/v1/inputs/{iid}/restore", headers=MODERATOR, json={}), 409, rule="not_hidden"
+        )
 
         public_log = (await http.get(f"/v1/inputs/{iid}/moderation")).json()
         assert [(e["action"], e["public_reason"]) for e in public_log] == [
@@ -429,7 +433,7 @@ async def test_reasoned_responses_coverage_and_the_published_table(env: Env, svc
         c = await post("comments", person(3), "Include municipalities", parent_id=a)
         d = await post("comments", person(4), "spam spam")
         e = await post("comments", GOV, "Thank you, we will look at it", parent_id=a)
-        await http.post(f"/v1/inputs/{d}/hide", headers=MODERATOR, json={"public_reason": "Spam"})
+        ok(await http.post(f"/v1/inputs/{d}/hide", headers=MODERATOR, json={"public_reason": "Spam"}))
 
         url = f"/v1/rounds/{rid}/responses"
         body = {"input_ids": [a, b], "decision": "merged", "rationale": "Merged into commitment 1",
@@ -520,9 +524,9 @@ async def _participation_report(env: Env, svc: Runtime) -> None:
             )
             assert r.status_code == 201
         # Person 1 comments again, declaring another region: counted once, with the latest answer.
-        await http.post(f"/v1/rounds/{first}/comments", headers=person(1), json={"body": "more", "region": "TN-51",
-                        "stakeholder_type": "civil_society", "gender": "woman"})  # fmt: skip
-        await http.post(f"/v1/rounds/{first}/comments", headers=GOV, json={"body": "thanks"})
+        ok(await http.post(f"/v1/rounds/{first}/comments", headers=person(1), json={"body": "more", "region": "TN-51",
+                        "stakeholder_type": "civil_society", "gender": "woman"}))  # fmt: skip
+        ok(await http.post(f"/v1/rounds/{first}/comments", headers=GOV, json={"body": "thanks"}))
         r = await http.post(f"/v1/rounds/{first}/offline-events", headers=GOV, json={
             "format": "workshop", "held_on": datetime.now(UTC).date().isoformat(), "participants": 40,
             "by_sector": {"civil_society": 25, "government": 15},
@@ -534,6 +538,7 @@ async def _participation_report(env: Env, svc: Runtime) -> None:
         assert over.status_code == 422 and over.json()["errors"][0]["field"] == "by_sector"
         second = await http.post(f"/v1/plans/{plan_id}/rounds", headers=GOV,
                                  json={"kind": "draft_plan", "title": "Draft", **window(30 * 86400)})  # fmt: skip
+        assert second.status_code == 201, second.text
 
         live = (await http.get(f"/v1/rounds/{first}/participation")).json()
         assert (live["submissions"], live["comments"], live["unique_participants"]) == (3, 2, 3)
@@ -598,25 +603,31 @@ async def test_no_personal_data_in_events_or_public_answers(env: Env, svc: Runti
     async with client(svc) as http:
         rid = (await open_round(http, plan_id))["id"]
         text = "Reach me: salma@example.tn, 0021671123456, (216) 71-123-456"
-        sid = (await http.post(f"/v1/rounds/{rid}/submissions", headers=writer, json={
+        sid = ok(await http.post(f"/v1/rounds/{rid}/submissions", headers=writer, json={
             "title": "Contact salma@example.tn", "body": text, "gender": "woman", "region": "TN-23",
             "stakeholder_type": "civil_society",
-        })).json()["id"]  # fmt: skip
-        cid = (
+        }))["id"]  # fmt: skip
+        cid = ok(
             await http.post(
                 f"/v1/rounds/{rid}/comments",
                 headers=writer,
                 json={"body": "me too +33 6 12 34 56 78", "parent_id": sid},
             )
-        ).json()["id"]
-        await http.post(f"/v1/inputs/{cid}/flags", headers=person(9), json={"reason": "phone number"})
-        await http.post(f"/v1/inputs/{cid}/hide", headers=MODERATOR, json={"public_reason": "Personal data"})
-        await http.post(
-            f"/v1/rounds/{rid}/responses",
-            headers=GOV,
-            json={"input_ids": [sid], "decision": "accepted", "rationale": "Yes"},
+        )["id"]
+        ok(await http.post(f"/v1/inputs/{cid}/flags", headers=person(9), json={"reason": "phone number"}))
+        ok(
+            await http.post(
+                f"/v1/inputs/{cid}/hide", headers=MODERATOR, json={"public_reason": "Personal data"}
+            )
         )
-        await http.post(f"/v1/rounds/{rid}/response-tables", headers=GOV, json={})
+        ok(
+            await http.post(
+                f"/v1/rounds/{rid}/responses",
+                headers=GOV,
+                json={"input_ids": [sid], "decision": "accepted", "rationale": "Yes"},
+            )
+        )
+        ok(await http.post(f"/v1/rounds/{rid}/response-tables", headers=GOV, json={}))
         answers = [
             (await http.get(f"/v1/rounds/{rid}/inputs")).text,
             (await http.get(f"/v1/inputs/{sid}")).text,
@@ -646,9 +657,9 @@ async def test_text_postgres_cannot_store_is_a_422_not_a_500(env: Env, svc: Runt
     plan_id, _ = await seed_plan(env, svc)
     async with client(svc) as http:
         rid = (await open_round(http, plan_id))["id"]
-        sid = (
-            await http.post(f"/v1/rounds/{rid}/submissions", headers=person(1), json={"body": "fine"})
-        ).json()["id"]
+        sid = ok(await http.post(f"/v1/rounds/{rid}/submissions", headers=person(1), json={"body": "fine"}))[
+            "id"
+        ]
         cases = [
             (f"/v1/rounds/{rid}/comments", {"body": "nul \u0000 inside"}, "body"),
             (f"/v1/rounds/{rid}/comments", {"body": "lone \ud800 surrogate"}, "body"),
@@ -684,8 +695,8 @@ async def test_overlapping_clusters_never_deadlock(env: Env, svc: Runtime) -> No
         rid = (await open_round(http, plan_id))["id"]
         statuses: list[int] = []
         for attempt in range(8):
-            ids = [(await http.post(f"/v1/rounds/{rid}/comments", headers=person(f"{attempt}-{n}"),
-                                    json={"body": f"c{attempt}-{n}"})).json()["id"] for n in range(4)]  # fmt: skip
+            ids = [ok(await http.post(f"/v1/rounds/{rid}/comments", headers=person(f"{attempt}-{n}"),
+                                    json={"body": f"c{attempt}-{n}"}))["id"] for n in range(4)]  # fmt: skip
             pair = await asyncio.gather(*(
                 http.post(f"/v1/rounds/{rid}/responses", headers=GOV,
                           json={"input_ids": order, "decision": "rejected", "rationale": "No"})
@@ -714,10 +725,10 @@ async def test_hiding_after_publication_also_hides_in_the_published_table(env: E
     plan_id, _ = await seed_plan(env, svc)
     async with client(svc) as http:
         rid = (await open_round(http, plan_id))["id"]
-        iid = (await http.post(f"/v1/rounds/{rid}/comments", headers=person(1),
-                               json={"body": "my neighbour Jane Roe is corrupt", "display_name": "Bob"})).json()["id"]  # fmt: skip
-        table = (await http.post(f"/v1/rounds/{rid}/response-tables", headers=GOV, json={})).json()
-        await http.post(f"/v1/inputs/{iid}/hide", headers=MODERATOR, json={"public_reason": "Defamatory"})
+        iid = ok(await http.post(f"/v1/rounds/{rid}/comments", headers=person(1),
+                               json={"body": "my neighbour Jane Roe is corrupt", "display_name": "Bob"}))["id"]  # fmt: skip
+        table = ok(await http.post(f"/v1/rounds/{rid}/response-tables", headers=GOV, json={}))
+        ok(await http.post(f"/v1/inputs/{iid}/hide", headers=MODERATOR, json={"public_reason": "Defamatory"}))
         for fmt in ("json", "csv"):
             text = (await http.get(f"/v1/response-tables/{table['table_id']}.{fmt}")).text
             assert "Jane Roe" not in text and "Bob" not in text and "Defamatory" in text
@@ -727,15 +738,15 @@ async def test_restored_inputs_leave_the_moderation_queue(env: Env, svc: Runtime
     plan_id, _ = await seed_plan(env, svc)
     async with client(svc) as http:
         rid = (await open_round(http, plan_id))["id"]
-        iid = (
+        iid = ok(
             await http.post(f"/v1/rounds/{rid}/comments", headers=person(1), json={"body": "edgy but fine"})
-        ).json()["id"]
-        await http.post(f"/v1/inputs/{iid}/flags", headers=person(2), json={"reason": "rude"})
-        await http.post(f"/v1/inputs/{iid}/hide", headers=MODERATOR, json={"public_reason": "Checking"})
-        await http.post(f"/v1/inputs/{iid}/restore", headers=MODERATOR, json={"note": "fine after all"})
+        )["id"]
+        ok(await http.post(f"/v1/inputs/{iid}/flags", headers=person(2), json={"reason": "rude"}))
+        ok(await http.post(f"/v1/inputs/{iid}/hide", headers=MODERATOR, json={"public_reason": "Checking"}))
+        ok(await http.post(f"/v1/inputs/{iid}/restore", headers=MODERATOR, json={"note": "fine after all"}))
         assert (await http.get("/v1/moderation/queue", headers=MODERATOR)).json() == []
         again = await http.post(f"/v1/inputs/{iid}/flags", headers=person(3), json={"reason": "still rude"})
-        assert again.json()["flags"] == 1
+        assert ok(again)["flags"] == 1
         assert [q["id"] for q in (await http.get("/v1/moderation/queue", headers=MODERATOR)).json()] == [iid]
 
 
@@ -766,7 +777,7 @@ async def test_the_timers_wake_for_a_round_scheduled_while_they_sleep(env: Env) 
         await asyncio.sleep(1.0)  # the runner has made its first pass and sleeps, nothing being due
         r = await http.post(f"/v1/plans/{plan_id}/rounds", headers=GOV,
                             json={"kind": "ideas", "title": "Soon", **window(1, 2)})  # fmt: skip
-        rid = r.json()["id"]
+        rid = ok(r)["id"]
 
         async def state() -> str:
             return str((await http.get(f"/v1/rounds/{rid}")).json()["state"])

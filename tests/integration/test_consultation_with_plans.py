@@ -14,7 +14,7 @@ from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from shared.events import topics
 from tests.conftest import Env, client, running, token
-from tests.helpers import eventually, header, read_topic
+from tests.helpers import eventually, header, ok, read_topic
 
 STAFF = token("staff", sub="staff-1")
 
@@ -30,19 +30,19 @@ async def test_a_plan_co_created_from_first_idea_to_submission(env: Env) -> None
         client(plans_rt) as plans,
         client(cons_rt) as cons,
     ):
-        member = (await plans.post("/v1/members", headers=STAFF,
-                                   json={"name": "Kenya", "kind": "national", "country_code": "KE"})).json()  # fmt: skip
+        member = ok(await plans.post("/v1/members", headers=STAFF,
+                                   json={"name": "Kenya", "kind": "national", "country_code": "KE"}))  # fmt: skip
         gov = token("government", sub="poc-ke", member_ids=[member["id"]])
-        plan = (await plans.post("/v1/plans", headers=gov, json={
+        plan = ok(await plans.post("/v1/plans", headers=gov, json={
             "member_id": member["id"], "title": "Kenya NAP 2026-2028", "start_date": "2026-09-01",
             "end_date": "2028-08-31", "point_of_contact": {"name": "A. Otieno", "email": "poc@example.ke", "language": "en"},
-        })).json()  # fmt: skip
+        }))  # fmt: skip
         pid = plan["id"]
         assert (
             await plans.post(f"/v1/plans/{pid}/transitions", headers=gov, json={"to": "co_creation"})
         ).status_code == 200
-        commitment = (await plans.post(f"/v1/plans/{pid}/commitments", headers=gov,
-                                       json={"title": "Open contracting in counties"})).json()  # fmt: skip
+        commitment = ok(await plans.post(f"/v1/plans/{pid}/commitments", headers=gov,
+                                       json={"title": "Open contracting in counties"}))  # fmt: skip
 
         async def space() -> dict[str, Any] | None:
             r = await cons.get(f"/v1/plans/{pid}/co-creation")
@@ -67,10 +67,10 @@ async def test_a_plan_co_created_from_first_idea_to_submission(env: Env) -> None
 
         # A round on the commitment's draft: comments, an answer, the published table.
         opens = datetime.now(UTC) - timedelta(seconds=1)
-        rnd = (await cons.post(f"/v1/plans/{pid}/rounds", headers=gov, json={
+        rnd = ok(await cons.post(f"/v1/plans/{pid}/rounds", headers=gov, json={
             "kind": "commitment_draft", "commitment_id": commitment["id"], "title": "Draft commitment 1",
             "opens_at": opens.isoformat(), "closes_at": (opens + timedelta(hours=1)).isoformat(),
-        })).json()  # fmt: skip
+        }))  # fmt: skip
 
         async def round_open() -> bool:
             return (await cons.get(f"/v1/rounds/{rnd['id']}")).json()["state"] == "open"
@@ -87,7 +87,7 @@ async def test_a_plan_co_created_from_first_idea_to_submission(env: Env) -> None
         r = await cons.post(f"/v1/rounds/{rnd['id']}/responses", headers=gov,
                             json={"input_ids": ids, "decision": "partly_accepted", "rationale": "Counties with e-procurement first"})  # fmt: skip
         assert r.status_code == 201, r.text
-        table = (await cons.post(f"/v1/rounds/{rnd['id']}/response-tables", headers=gov, json={})).json()
+        table = ok(await cons.post(f"/v1/rounds/{rnd['id']}/response-tables", headers=gov, json={}))
 
         async def documents() -> list[dict[str, Any]]:
             docs: list[dict[str, Any]] = (await plans.get(f"/v1/plans/{pid}/documents")).json()
@@ -116,7 +116,7 @@ async def test_a_plan_co_created_from_first_idea_to_submission(env: Env) -> None
                 "plan_id": pid, "agenda": "Progress", "attendance": {"government": 3, "civil_society": 4},
             })  # fmt: skip
             assert r.status_code == 201
-        latest = (await cons.post(f"/v1/plans/{pid}/participation-reports", headers=gov)).json()
+        latest = ok(await cons.post(f"/v1/plans/{pid}/participation-reports", headers=gov))
         assert (latest["forum_meetings"], latest["implementation_meetings"]) == (3, 2)
 
     records = await read_topic(env.kafka.bootstrap, env.topic(topics.CONSULTATION), timeout=3)

@@ -13,7 +13,7 @@ from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from shared.runtime import Runtime
 from tests.conftest import Env, running, token
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, ok
 
 STAFF = token("staff")
 
@@ -104,10 +104,10 @@ async def test_wrong_role_or_other_member_is_403(api: httpx.AsyncClient) -> None
 
 async def test_forbidden_transition_is_409_naming_the_rule(api: httpx.AsyncClient) -> None:
     mid = await member(api)
-    pid = (await api.post("/v1/plans", json=plan_body(mid), headers=STAFF)).json()["id"]
+    pid = ok(await api.post("/v1/plans", json=plan_body(mid), headers=STAFF))["id"]
     r = await api.post(f"/v1/plans/{pid}/transitions", json={"to": "implementing"}, headers=STAFF)
     assert assert_problem(r, 409)["rule"] == "plan.transition_not_allowed"
-    await api.post(f"/v1/plans/{pid}/transitions", json={"to": "co_creation"}, headers=STAFF)
+    ok(await api.post(f"/v1/plans/{pid}/transitions", json={"to": "co_creation"}, headers=STAFF))
     r = await api.post(f"/v1/plans/{pid}/transitions", json={"to": "submitted"}, headers=STAFF)
     assert assert_problem(r, 409)["rule"] == "plan.submit_without_commitments"
     r = await api.post(f"/v1/plans/{pid}/transitions", json={"to": "paused"}, headers=STAFF)

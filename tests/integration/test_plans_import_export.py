@@ -23,7 +23,7 @@ from services.plans.settings import PlansSettings
 from shared.auth import person_id
 from shared.runtime import Runtime
 from tests.conftest import Env, client, running, token
-from tests.helpers import assert_problem, eventually
+from tests.helpers import assert_problem, eventually, ok
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "ogp_commitments_sample.csv"
@@ -443,8 +443,8 @@ def test_every_exported_column_is_documented() -> None:
 
 
 async def test_open_data_export_is_complete_and_has_no_personal_data(plans: Plans) -> None:
-    mid = (await plans.api.post("/v1/members", json={"name": "Jordan", "kind": "national", "country_code": "JO"},
-                                headers=STAFF)).json()["id"]  # fmt: skip
+    mid = ok(await plans.api.post("/v1/members", json={"name": "Jordan", "kind": "national", "country_code": "JO"},
+                                headers=STAFF))["id"]  # fmt: skip
     r = await plans.api.post("/v1/plans", headers=STAFF, json={
         "member_id": mid, "title": "Fifth national action plan", "start_date": "2025-01-01",
         "end_date": "2027-01-01",

@@ -26,7 +26,7 @@ from shared.events.irm import (
 )
 from shared.runtime import Runtime
 from tests.conftest import Env, running, token
-from tests.helpers import as_record, eventually, produce
+from tests.helpers import as_record, eventually, ok, produce
 
 STAFF = token("staff")
 
@@ -47,13 +47,13 @@ async def outbox_payloads(rt: Runtime, event_type: str) -> list[dict[str, Any]]:
 
 
 async def new_plan(api: httpx.AsyncClient, *, years: int = 2, kind: str = "national") -> tuple[str, str]:
-    m = (
+    m = ok(
         await api.post(
             "/v1/members",
             json={"name": "Kenya", "kind": kind, "country_code": "KE", "region": "Africa"},
             headers=STAFF,
         )
-    ).json()
+    )
     r = await api.post(
         "/v1/plans",
         headers=STAFF,
@@ -155,7 +155,7 @@ async def test_every_change_is_in_the_history_and_versions_guard_concurrent_edit
 ) -> None:
     _, pid = await new_plan(api)
     await move(api, pid, "co_creation")
-    cid = (await api.post(f"/v1/plans/{pid}/commitments", json=FULL, headers=STAFF)).json()["id"]
+    cid = ok(await api.post(f"/v1/plans/{pid}/commitments", json=FULL, headers=STAFF))["id"]
     r = await api.patch(
         f"/v1/commitments/{cid}",
         json={
@@ -194,7 +194,7 @@ async def test_commitments_follow_the_plan_and_freeze_after_submission(
     _, pid = await new_plan(api, years=4)
     await move(api, pid, "co_creation")
     ids = [
-        (await api.post(f"/v1/plans/{pid}/commitments", json={"title": f"C{i}"}, headers=STAFF)).json()["id"]
+        ok(await api.post(f"/v1/plans/{pid}/commitments", json={"title": f"C{i}"}, headers=STAFF))["id"]
         for i in range(3)
     ]
     r = await api.post(f"/v1/commitments/{ids[2]}/transitions", json={"to": "withdrawn"}, headers=STAFF)
@@ -229,8 +229,8 @@ async def test_commitments_follow_the_plan_and_freeze_after_submission(
 async def test_milestone_progress_rolls_up_by_weight(api: httpx.AsyncClient, rt: Runtime) -> None:
     _, pid = await new_plan(api)
     await move(api, pid, "co_creation")
-    c1 = (await api.post(f"/v1/plans/{pid}/commitments", json={"title": "C1"}, headers=STAFF)).json()["id"]
-    c2 = (await api.post(f"/v1/plans/{pid}/commitments", json={"title": "C2"}, headers=STAFF)).json()["id"]
+    c1 = ok(await api.post(f"/v1/plans/{pid}/commitments", json={"title": "C1"}, headers=STAFF))["id"]
+    c2 = ok(await api.post(f"/v1/plans/{pid}/commitments", json={"title": "C2"}, headers=STAFF))["id"]
     m = []
     for weight in (1, 3):
         r = await api.post(
@@ -412,9 +412,9 @@ async def test_member_standing_from_staff_and_from_irm_findings(
 async def test_irm_assessments_fill_the_commitment_block(env: Env, api: httpx.AsyncClient) -> None:
     mid, pid = await new_plan(api)
     await move(api, pid, "co_creation")
-    cid = (
+    cid = ok(
         await api.post(f"/v1/plans/{pid}/commitments", json={"title": "Open contracting"}, headers=STAFF)
-    ).json()["id"]
+    )["id"]
     assessed = CommitmentAssessed(
         plan_id=UUID(pid),
         commitment_id=UUID(cid),
