@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, Field
 
 #: The first and last day any request may name.
 EARLIEST = date(1900, 1, 1)
@@ -60,11 +60,15 @@ def check_moment(value: datetime) -> datetime:
     return value
 
 
+#: The bound as the OpenAPI documents say it (JSON Schema has no range for a ``date``): the year
+#: is 19xx, 20xx or 21xx. Clients and fuzzers then send what the service accepts.
+_YEARS = Field(json_schema_extra={"pattern": r"^(19|20|21)\d\d-"})
+
 #: A calendar day of a request (1900-01-01 .. 2199-12-31).
-Day = Annotated[date, AfterValidator(check_day)]
+Day = Annotated[date, AfterValidator(check_day), _YEARS]
 #: A day on which something already happened (a document's publication).
-PastDay = Annotated[date, AfterValidator(check_past_day)]
+PastDay = Annotated[date, AfterValidator(check_past_day), _YEARS]
 #: A point in time of a request, with its UTC offset.
-Moment = Annotated[AwareDatetime, AfterValidator(check_moment)]
+Moment = Annotated[AwareDatetime, AfterValidator(check_moment), _YEARS]
 #: A point in time of a request that may come without a UTC offset (taken as UTC by the store).
-Timestamp = Annotated[datetime, AfterValidator(check_moment)]
+Timestamp = Annotated[datetime, AfterValidator(check_moment), _YEARS]

@@ -56,7 +56,9 @@ def _plausible(value: datetime) -> datetime:
 Safe = Annotated[str, AfterValidator(_safe)]
 #: Text that must say something.
 Text = Annotated[Safe, AfterValidator(_not_blank)]
-Moment = Annotated[dates.Moment, AfterValidator(_plausible)]
+Moment = Annotated[
+    dates.Moment, AfterValidator(_plausible), Field(json_schema_extra={"pattern": r"^2[01]\d\d-"})
+]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)]
 
 
