@@ -3,17 +3,17 @@
 FastAPI's own document describes the happy path and its own defaults, not what our middleware and
 handlers send: 422s are documented in FastAPI's ``HTTPValidationError`` shape while
 :mod:`shared.http` sends RFC 9457 ``application/problem+json`` with ``errors: [{field, message}]``;
-the 401/403 of the bearer-token dependencies, the 413 of the body limit, the 400 of an unreadable body, the 404 of a path id
-that names nothing, the 409 of a domain rule and the 503 of a contended write are missing; there is
-no security scheme. And a route answering with its own ``Response`` class (e.g. JSON built by
-Postgres) gets ``{"type": "string", "$ref": ...}``: FastAPI writes ``type: string`` for any
-non-JSONResponse class and then merges the documented model's ``$ref`` beside it, a schema no JSON
-object matches.
+the 401/403 of the bearer-token dependencies, the 413 of the body limit, the 400 of an unreadable
+body, the 404 of a path id that names nothing, the 409 of a domain rule and the 503 of a contended
+write are missing; there is no security scheme. And a route answering with its own ``Response``
+class (e.g. JSON built by Postgres) gets ``{"type": "string", "$ref": ...}``: FastAPI writes
+``type: string`` for any non-JSONResponse class and then merges the documented model's ``$ref``
+beside it, a schema no JSON object matches.
 
 :func:`install` post-processes the generated document once per change of the routes; every
 service gets it through :func:`shared.http.create_app`. What is added is derived from each route's
 dependencies (an authenticated principal → bearer security, 401, 403; a role requirement → 403
-naming the roles; an optional principal → optional security), its body (413), its path
+naming the roles; an optional principal → optional security), its body (400, 413), its path
 parameters (404) and its method (writes: 409, 503).
 
 ``python -m shared.openapi export`` writes ``docs/openapi/<service>.json``;
@@ -215,7 +215,10 @@ def describe_operation(method: str, path: str, op: dict[str, Any], facts: RouteF
     if "422" in responses:
         responses["422"] = _problem("Invalid input: `errors` names each field at fault")
     for status, answer in responses.items():
-        if status.startswith(("4", "5")) and PROBLEM_JSON in answer.get("content", {}):
+        # Every error answer is a problem (shared.http): a route that names the status without a
+        # content, or with ours but no schema, gets the schema.
+        content = answer.get("content") or {}
+        if status.startswith(("4", "5")) and (not content or PROBLEM_JSON in content):
             _add(responses, int(status), answer.get("description", ""))
     if facts is None:
         return
