@@ -4,7 +4,6 @@ events reach the plan's point of contact."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -17,7 +16,7 @@ from shared.events import topics
 from shared.events.consultation import ConsultationClosed, ConsultationScheduled, RoundKind
 from shared.events.plans import ContactRegistered, PlanSubmitted
 from tests.conftest import Env, running
-from tests.helpers import as_record, eventually, fetchval, produce
+from tests.helpers import as_record, caught_up, eventually, fetchval, produce
 
 
 def _events(email: str) -> tuple[ContactRegistered, PlanSubmitted]:
@@ -122,7 +121,7 @@ async def test_consultation_events_reach_the_plans_point_of_contact(env: Env) ->
                                   closed_at=now, reason=reason, submissions=4, comments=11)  # fmt: skip
 
     dsn = settings.database_url
-    async with running(NOTIFICATIONS, settings):
+    async with running(NOTIFICATIONS, settings) as rt:
         await produce(env.kafka.bootstrap, env.topic(topics.PLANS_CONTACTS), [as_record(contact)])
         await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [as_record(plan)])
         # The point of contact is found when the event is fanned out: the plan must be known by then
@@ -138,7 +137,12 @@ async def test_consultation_events_reach_the_plans_point_of_contact(env: Env) ->
             return bool(await fetchval(dsn, "SELECT count(*) = 4 FROM deliveries WHERE status = 'sent'"))
 
         await eventually(sent, timeout=30)
-        await asyncio.sleep(0.5)  # room for a (wrong) fifth
+        # Not a sleep: every event consumed and acknowledged, nothing pending; a (wrong) fifth
+        # delivery would exist by now.
+        assert rt.consumer is not None
+        group = f"{env.prefix}sharaka-notifications"
+        await eventually(lambda: caught_up(env.kafka.bootstrap, group, rt.consumer.topics), timeout=30)
+        assert await fetchval(dsn, "SELECT count(*) FROM deliveries WHERE status = 'pending'") == 0
         templates = await fetchval(dsn, "SELECT string_agg(template, ',' ORDER BY template) FROM deliveries")
         assert templates == "consultation_closed,consultation_closed,consultation_short_notice,plan_submitted"
         assert (

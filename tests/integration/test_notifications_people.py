@@ -56,7 +56,7 @@ from shared.events.plans import (
 from shared.events.privacy import digest
 from shared.runtime import Runtime
 from tests.conftest import Env, client, running, token
-from tests.helpers import as_record, assert_problem, eventually, fetchval, produce, read_topic
+from tests.helpers import as_record, assert_problem, caught_up, eventually, fetchval, produce, read_topic
 
 PHONE = "+21620123456"
 NOW = datetime.now(UTC)
@@ -212,7 +212,7 @@ async def test_a_follower_gets_every_trigger_in_arabic_by_email_and_sms_and_can_
         await eventually(
             lambda: _count(rt, "SELECT count(*) FROM deliveries WHERE status = 'sent'", 27), timeout=30
         )
-        await asyncio.sleep(0.5)
+        await eventually(lambda: _settled(env, rt), timeout=30)
         assert len(_mails_to(env, email)) == 13  # no more e-mail…
         assert len(env.sms.messages) == before_sms + 1  # …but SMS still comes
 
@@ -247,7 +247,7 @@ async def test_a_digest_replaces_the_messages_and_comes_once_per_period(env: Env
         )
         await _send(env, _all_triggers(member)[5])
         await eventually(lambda: _count(rt, "SELECT count(*) FROM digest_items", 6), timeout=30)
-        await asyncio.sleep(1.0)
+        await eventually(lambda: _settled(env, rt), timeout=30)
         n = await fetchval(dsn, "SELECT count(*) FROM deliveries WHERE template = 'digest'")
         assert n == 1, "a period has one digest"
         assert await fetchval(dsn, "SELECT count(*) FROM digest_items WHERE delivery_id IS NULL") == 1
@@ -268,7 +268,7 @@ async def test_a_public_follower_confirms_first_then_hears(env: Env, rt: Runtime
         assert r.status_code == 202, r.text
         mail = await asyncio.to_thread(env.mail.wait_for, lambda m: email in str(m["To"]), 15)
         await _send(env, _all_triggers(member)[0])
-        await asyncio.sleep(1.5)
+        await eventually(lambda: _settled(env, rt), timeout=30)
         assert len(_mails_to(env, email)) == 1  # only the confirmation until confirmed
         text = mail.get_body(("plain",))
         assert text is not None
@@ -427,6 +427,20 @@ async def test_bad_input_gets_a_clear_answer(env: Env, rt: Runtime) -> None:
             422,
             field="email",
         )
+
+
+async def _settled(env: Env, rt: Runtime) -> bool:
+    """Everything produced so far is consumed and acknowledged, and no delivery is waiting to be
+    sent: the condition to wait on before asserting that nothing more was sent (not a sleep)."""
+    assert rt.consumer is not None
+    group = f"{env.prefix}sharaka-notifications"
+    if not await caught_up(env.kafka.bootstrap, group, rt.consumer.topics):
+        return False
+    return bool(
+        await fetchval(
+            rt.settings.database_url, "SELECT count(*) = 0 FROM deliveries WHERE status = 'pending'"
+        )
+    )
 
 
 async def _count(rt: Runtime, sql: str, expected: int) -> bool:
