@@ -113,6 +113,8 @@ async def test_killed_after_commit_before_ack_then_restart(env: Env, tmp_path: P
         await irm.wait_ready()
         await eventually(lambda: _gt(dsn, N - 1), timeout=90)
         await eventually(lambda: caught_up(env.kafka.bootstrap, group, [plans_topic]), timeout=60)
+        probe = await applies(dsn)
+        assert len(probe) == N and set(probe.values()) == {1}  # an effect no constraint protects
         await _exactly_once(env, dsn)
         async with httpx.AsyncClient(base_url=irm.base_url) as http:
             metrics = (await http.get("/metrics")).text
@@ -120,8 +122,6 @@ async def test_killed_after_commit_before_ack_then_restart(env: Env, tmp_path: P
         assert consumed("duplicate", metrics) == in_inbox - acknowledged
         assert consumed("applied", metrics) == N - in_inbox  # the new process applied what was missing
         assert consumed("dead_lettered", metrics) == 0
-        probe = await applies(dsn)
-        assert len(probe) == N and set(probe.values()) == {1}  # an effect no constraint protects
     finally:
         irm.ensure_stopped()
 

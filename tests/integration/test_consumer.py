@@ -91,9 +91,9 @@ async def test_a_duplicate_in_a_later_batch_is_stopped_by_the_inbox(env: Env) ->
         await produce(env.kafka.bootstrap, env.topic(topics.PLANS), [rec])  # a batch of its own
         await settled(env)
         assert await committed_offsets(env.kafka.bootstrap, group(env), env.topic(topics.PLANS)) == 2
+        assert await applies(settings.database_url) == {ev.plan_id: 1}  # the effect, first
         assert consumed("duplicate") - duplicates == 1
         assert consumed("applied") - applied == 1
-    assert await applies(settings.database_url) == {ev.plan_id: 1}
     assert await fetchval(settings.database_url, "SELECT count(*) FROM inbox") == 1
     assert await topic_size(env.kafka.bootstrap, env.topic("sharaka.irm.dlq")) == 0
 
