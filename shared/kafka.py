@@ -106,6 +106,10 @@ def make_broker(
         graceful_timeout=graceful_timeout_s,
         enable_idempotence=True,
         acks="all",
+        # Topics are created by whoever owns them (ensure_topics here in development, KafkaTopic
+        # resources in a cluster); a subscriber asking the admin API for them only logs refusals
+        # where ACLs forbid it.
+        allow_auto_create_topics=settings.kafka_create_topics if settings is not None else True,
     )
 
 
