@@ -18,6 +18,7 @@ import asyncpg
 from services.plans.service import SPEC as PLANS
 from services.plans.settings import PlansSettings
 from services.plans.use_cases import members
+from shared import locks
 from shared.events import topics
 from shared.events.plans import MemberKind
 from tests.conftest import Env, running
@@ -86,3 +87,45 @@ async def test_a_lost_notification_is_made_up_for_by_polling(env: Env) -> None:
     )
     assert [r.key for r in records if r.key == key.encode()] == [key.encode()]
     assert took <= interval * 5
+
+
+async def test_a_terminated_listener_connection_loses_nothing(env: Env) -> None:
+    """The listener's session is killed (``pg_terminate_backend``, as a failover or a pooler
+    does): notifications sent meanwhile reach no one. The relay notices the loss, takes the lock
+    again on a new session and publishes what was committed in between."""
+    interval = 0.5
+    settings = env.settings(PlansSettings, "plans", relay_poll_interval_s=interval, timers_enabled=False)
+    async with running(PLANS, settings) as rt:
+        await eventually(lambda: _relay_idle(rt))
+        listener = await _relay_session(rt.pool)  # the lock's session is the one that listens
+        assert listener is not None
+        assert await rt.pool.fetchval("SELECT pg_terminate_backend($1)", listener)
+        member = await plans_use_case(
+            rt.pool, members.create_member, members.CreateMember("Failover", MemberKind.LOCAL, None)
+        )
+        records = await read_topic(
+            env.kafka.bootstrap,
+            env.topic(topics.PLANS),
+            until=lambda rs: any(r.key == str(member.id).encode() for r in rs),
+            timeout=interval * 5 + 10,  # the standby's lock retry (5 intervals), then one pass
+        )
+        assert [header(r, "ce_type") for r in records if r.key == str(member.id).encode()] == [CREATED]
+
+        async def leads_on_a_new_session() -> bool:
+            pid = await _relay_session(rt.pool)
+            return bool(rt.relay.is_leader and pid is not None and pid != listener)
+
+        await eventually(leads_on_a_new_session)
+
+
+async def _relay_session(pool: asyncpg.Pool) -> int | None:
+    """The server pid of the session holding the relay's advisory lock (bigint key: classid is
+    the high half, objid the low half, objsubid 1)."""
+    pid: int | None = await pool.fetchval(
+        """SELECT pid FROM pg_locks
+           WHERE locktype = 'advisory' AND granted AND objsubid = 1
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND (classid::bigint << 32) + objid::bigint = $1""",
+        locks.OUTBOX_RELAY,
+    )
+    return pid
