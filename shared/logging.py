@@ -126,6 +126,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(lvl)
+    # uvicorn's loggers go through the handler above, whatever configured them before (uvicorn's
+    # own default config gives them a plain-text handler that prints exception messages).
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     # Access logs would repeat what the request middleware already logs with more context.
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("aiokafka", "faststream"):
