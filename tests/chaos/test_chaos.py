@@ -11,8 +11,12 @@ caught once.
 While the load runs, at random points (``SHARAKA_CHAOS_SEED``): every service is SIGKILLed
 ``KILLS_PER_SERVICE`` times and started again, the broker is restarted once, PostgreSQL is
 restarted once (fast shutdown: every connection dropped) and every service connection is
-terminated once with ``pg_terminate_backend``. The load is held back so that it cannot finish
-before the faults it must run through; each fault records that work was still in flight.
+terminated once with ``pg_terminate_backend``. Each service also crashes once by itself at the
+awkward moment of its kind (a fault point: the relay after Kafka's ack and before marking, a
+consumer after its commit and before its offsets, the notifications worker after sending and
+before recording) and is started again by a supervisor, as Kubernetes would. The load is held
+back so that it cannot finish before the faults it must run through; each kill records that work
+was still in flight.
 
 Then, once quiet: every effect exactly once in every store, every message once in the catchers
 (by Message-ID / gateway reference; raw repeats of the documented send-then-crash gap are
@@ -61,6 +65,14 @@ MAILS_PER_PLAN, SMS_PER_PLAN = 4, 2
 #: A crash between "sent" and "recorded" may repeat at most one chunk (the worker's documented gap).
 CHUNK = 8
 FOLLOWER = "chaos-follower"
+#: Once, each service also crashes by itself at the most awkward moment of its kind
+#: (shared/faults.py), on a seeded hit: a random SIGKILL hardly ever lands there.
+FAULT_POINTS = {
+    "plans": "relay.after_send",  # Kafka has the events, the outbox does not know: re-sent
+    "consultation": "consumer.after_commit",  # applied and committed, offsets not: re-read
+    "irm": "consumer.after_commit",
+    "notifications": "notifications.after_send",  # sent, not recorded: the documented repeat
+}
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -111,6 +123,9 @@ async def platform(env: Env, sms: SmsCatcher, tmp_path: Path) -> AsyncIterator[d
                 "delivery_chunk_size": CHUNK,
             }
         procs[name] = ServiceProcess(name, env.env_vars(name.upper() + "_", name, **extra), tmp_path)
+        procs[name].env["SHARAKA_FAULTS"] = (
+            f"{FAULT_POINTS[name]}:{random.Random(f'{SEED}{name}').randint(2, 6)}"
+        )
     try:
         for p in procs.values():
             p.start()
@@ -159,6 +174,58 @@ class Chaos:
         #: A killed service coming back: the next fault does not wait for it (faults overlap, as
         #: they do in a cluster), but the same service is not killed again before it is ready.
         self.starting: dict[str, asyncio.Task[None]] = {}
+        #: Services that crashed by themselves at their fault point (and were started again).
+        self.fault_exits: dict[str, float] = {}
+        #: Starts that failed (the service exited before it was ready), as "service: last line".
+        self.start_failures: list[str] = []
+        self._killing: set[str] = set()
+
+    def _restart(self, p: ServiceProcess) -> None:
+        self.starting[p.name] = asyncio.create_task(self._bring_up(p))
+
+    async def _bring_up(self, p: ServiceProcess) -> None:
+        """Start ``p`` until it is ready. A start that fails (e.g. the broker is down at that
+        moment: the service exits) is started again after a second, as Kubernetes does with a
+        crash-looping pod; each such exit is counted and printed, never hidden."""
+        for _ in range(30):
+            if p.name in self.fault_exits:  # the forced crash happens once (a kill before it: again)
+                p.env.pop("SHARAKA_FAULTS", None)
+            p.start()
+            try:
+                await p.wait_ready()
+                return
+            except RuntimeError:
+                assert p.proc is not None and p.proc.poll() is not None, p.log_tail()
+                if not self._fault_exit(p):
+                    lines = [ln for ln in p.log_tail(5).splitlines() if ln.strip()]
+                    self.start_failures.append(f"{p.name} exit {p.proc.returncode}: {lines[-1][:160]}")
+                    await asyncio.sleep(1)
+        raise AssertionError(f"{p.name} did not start in 30 tries:\n{p.log_tail()}")
+
+    def _fault_exit(self, p: ServiceProcess) -> bool:
+        """Whether ``p`` exited at its fault point (recorded then)."""
+        assert p.proc is not None
+        if p.proc.returncode != 137 or "SHARAKA_FAULTS" not in p.env:
+            return False
+        if f"fault point {FAULT_POINTS[p.name]} reached" not in p.log_text():
+            return False
+        self.fault_exits[p.name] = time.monotonic()
+        return True
+
+    async def supervise(self) -> None:
+        """Start again a running service that exited at its fault point, as Kubernetes would;
+        any other exit of a service that was up is a crash of the service itself: the run fails."""
+        while True:
+            for p in self.procs.values():
+                if p.name in self._killing or p.proc is None or p.proc.poll() is None:
+                    continue
+                if p.name in self.starting and not self.starting[p.name].done():
+                    continue  # coming up: _bring_up deals with its exits
+                assert self._fault_exit(p), (
+                    f"{p.name} exited by itself ({p.proc.returncode}):\n{p.log_tail()}"
+                )
+                self._restart(p)
+            await asyncio.sleep(0.05)
 
     async def gate(self, i: int) -> None:
         while self.done < len(self.faults) and self.faults[self.done].at + AHEAD <= i:
@@ -180,14 +247,19 @@ class Chaos:
         if fault.kind == "kill":
             assert fault.service is not None
             p = self.procs[fault.service]
-            if p.name in self.starting:
-                await self.starting.pop(p.name)
-            assert p.proc is not None and p.proc.poll() is None, f"{p.name} was not running:\n{p.log_tail()}"
-            fault.in_flight = int(await checks.value(_dsn(p), EFFECT[p.name]))
-            p.kill()
-            await asyncio.sleep(self.rng.uniform(0, 0.5))  # down a moment, as a rescheduled pod is
-            p.start()
-            self.starting[p.name] = asyncio.create_task(p.wait_ready())
+            while p.name in self.starting or p.proc is None or p.proc.poll() is not None:
+                if p.name in self.starting:
+                    await self.starting.pop(p.name)
+                else:
+                    await asyncio.sleep(0.05)  # crashed at its fault point: the supervisor restarts it
+            self._killing.add(p.name)
+            try:
+                fault.in_flight = int(await checks.value(_dsn(p), EFFECT[p.name]))
+                p.kill()
+                await asyncio.sleep(self.rng.uniform(0, 0.5))  # down a moment, as a rescheduled pod is
+                self._restart(p)
+            finally:
+                self._killing.discard(p.name)
         elif fault.kind == "kafka":  # the clients ride it out; nobody else may stop it meanwhile
             await asyncio.to_thread(self.kafka.stop)
             await asyncio.to_thread(self.kafka.start)
@@ -250,10 +322,23 @@ async def test_chaos_run(
     chaos = Chaos(faults, procs, kafka, pg, [f"{s}_{env.run_id}" for s in SERVICES], rng)
     load = PlanLoad(procs["plans"].base_url, dsn["plans"], member_id, env.run_id, PLANS, gate=chaos.gate)
     chaos.load = load
+    supervisor = asyncio.create_task(chaos.supervise())
     load_task = asyncio.create_task(load.run())
     await chaos.run()
     figures = await load_task
     load_seconds = time.monotonic() - t0
+    # Every service reached its fault point (early: a few hits) and is up again; from here on
+    # any exit is a failure.
+    deadline = time.monotonic() + 120
+    while set(chaos.fault_exits) != set(SERVICES) or chaos.starting:
+        assert not supervisor.done(), supervisor.result()
+        assert time.monotonic() < deadline, f"fault points reached: {sorted(chaos.fault_exits)}"
+        for name, task in list(chaos.starting.items()):
+            if task.done():
+                del chaos.starting[name]
+                task.result()
+        await asyncio.sleep(0.1)
+    supervisor.cancel()
 
     # --- quiet: wait on the conditions, failing fast if a service died on its own -------------
     plan_ids = {str(p) for p in figures.plan_ids.values()}
@@ -358,6 +443,12 @@ async def test_chaos_run(
             extra = f", {f.in_flight}/{FINAL[f.service]} effects done" if f.service else ""
             extra += f", {f.terminated} backends" if f.kind == "terminate" else ""
             print(f"  at plan {f.submitted_then:4d}: {what} ({f.seconds:.1f} s{extra})")
+        print(
+            f"forced crashes at the fault points: {', '.join(f'{n} ({FAULT_POINTS[n]})' for n in sorted(chaos.fault_exits))}"
+        )
+        print(f"failed starts (started again a second later): {len(chaos.start_failures)}")
+        for line in chaos.start_failures:
+            print(f"  {line}")
         print(f"faults: {chaos.done} — kills {sum(1 for f in kills if f.kind == 'kill')}, broker restarts "
               f"{sum(1 for f in kills if f.kind == 'kafka')}, postgres restarts "
               f"{sum(1 for f in kills if f.kind == 'postgres')}, terminated backends "
@@ -392,6 +483,9 @@ async def test_chaos_run(
             assert f.in_flight < FINAL[f.service], f"{f.service} had nothing left to do when killed"
     assert next(f for f in faults if f.kind == "terminate").terminated > 0
     assert figures.unanswered > 0  # some requests did die with the server or the database
+    assert set(chaos.fault_exits) == set(SERVICES)
+    assert raw_records > events  # the plans relay's forced crash re-sent what Kafka already had
+    assert len(mails) + len(texts) > len(set(mails)) + len(set(texts))  # and notifications' re-sent
 
     # --- exactly once ---------------------------------------------------------------------------
     assert figures.submitted == PLANS and len(plan_ids) == PLANS
