@@ -248,6 +248,41 @@ def describe_operation(method: str, path: str, op: dict[str, Any], facts: RouteF
         _add(responses, 429, "Too many writes from this person; retry later", headers=_RETRY_AFTER)
 
 
+#: What shared.http's /readyz answers, ready (200) or not (503).
+_READINESS = {
+    "type": "object",
+    "properties": {
+        "status": {"enum": ["ready", "not ready"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+        "required": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["status", "checks", "required"],
+    "additionalProperties": {"enum": ["reachable", "unreachable"]},
+}
+
+
+def _describe_operations_routes(paths: dict[str, Any]) -> None:
+    """The answers of shared.http's own routes (/healthz, /readyz, /metrics)."""
+    health = paths.get("/healthz", {}).get("get")
+    if health is not None:
+        schema = {
+            "type": "object",
+            "properties": {"status": {"const": "ok"}, "service": {"type": "string"}},
+            "required": ["status", "service"],
+        }
+        health["responses"]["200"]["content"] = {"application/json": {"schema": schema}}
+    ready = paths.get("/readyz", {}).get("get")
+    if ready is not None:
+        ready["responses"]["200"]["content"] = {"application/json": {"schema": _READINESS}}
+        ready["responses"]["503"] = {
+            "description": "Not ready: a required check fails",
+            "content": {"application/json": {"schema": _READINESS}},
+        }
+    scrape = paths.get("/metrics", {}).get("get")
+    if scrape is not None:  # Prometheus' text exposition format, not JSON
+        scrape["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
+
+
 def _references(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -270,15 +305,7 @@ def describe(doc: dict[str, Any], facts: dict[tuple[str, str], RouteFacts]) -> d
     for path, item in doc.get("paths", {}).items():
         for method, op in item.items():
             describe_operation(method.upper(), path, op, facts.get((method.upper(), path)))
-    scrape = doc.get("paths", {}).get("/metrics", {}).get("get")
-    if scrape is not None:  # Prometheus' text exposition format, not JSON
-        scrape["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
-    ready = doc.get("paths", {}).get("/readyz", {}).get("get")
-    if ready is not None:
-        ready["responses"]["503"] = {
-            "description": "Not ready: a required check fails",
-            "content": {"application/json": {"schema": {}}},
-        }
+    _describe_operations_routes(doc.get("paths", {}))
     # FastAPI's validation-error shapes are never sent: drop them once nothing refers to them.
     used = set(_references({k: v for k, v in doc.items() if k != "components"}))
     used |= set(_references(PROBLEM_SCHEMAS))

@@ -41,9 +41,9 @@ from tests.security.worlds import SERVICES
 
 #: Examples per operation: valid inputs, invalid inputs, valid inputs on real resources. Sized so
 #: the four services take about three minutes together on two cores.
-POSITIVE = 15
-NEGATIVE = 8
-SEEDED = 20
+POSITIVE = 12
+NEGATIVE = 6
+SEEDED = 15
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 #: The roles whose tokens go with the requests on real resources (in turn, one per request).
 SEEDED_ROLES: dict[str, tuple[str, ...]] = {
