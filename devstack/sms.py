@@ -175,6 +175,8 @@ class SmsCatcher:
             lifespan="on",
             log_level="warning",
             access_log=False,
+            # Leave the host process's logging alone (uvicorn would reconfigure its loggers).
+            log_config=None,
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)

@@ -46,6 +46,7 @@ from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
 from shared.events.topics import dead_letter_topic
 from shared.faults import fault_point
 from shared.logging import get_logger
+from shared.privacy import scrub
 from shared.reactions import Handler
 from shared.uow import TOMBSTONE_TYPE, UnitOfWork, unit_of_work
 
@@ -329,7 +330,7 @@ class EventConsumer:
                     span.record_exception(exc)
                     span.set_status(Status(StatusCode.ERROR, "handler failed"))
                     await self.dead_letter(
-                        record, "handler_failed", f"{type(exc).__name__}: {exc}", attempts=attempt
+                        record, "handler_failed", scrub(f"{type(exc).__name__}: {exc}"), attempts=attempt
                     )
                     metrics.EVENTS_CONSUMED.labels(metric_type(received.type), "dead_lettered").inc()
                     return

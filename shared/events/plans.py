@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.events import topics
 from shared.events.base import Event
 
-#: Who made a change: a person's opaque id (``shared.auth.person_id`` of their token's subject,
+#: Who made a change: a person's opaque id (a UUID derived from their token's subject,
 #: the id every service uses for that person), or the name of the service or job that made it
 #: (``irm``, ``consultation``, an import's recorded name). Never a token's subject itself.
 _BY = (
