@@ -20,7 +20,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         total.update(counts)
         terminalreporter.write_line(
             f"{service:>13}: {counts['operations']} operations, {counts['requests']} requests, "
-            f"{counts['5xx']} answers 5xx, {counts['failures']} non-conformances"
+            f"{counts['5xx']} answers 5xx, {counts['failures']} non-conformances "
+            f"(2xx {counts['2xx']} of which {counts['writes accepted']} writes, 4xx {counts['4xx']})"
         )
     terminalreporter.write_line(
         f"{'all':>13}: {total['operations']} operations, {total['requests']} requests, "
