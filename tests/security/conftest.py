@@ -19,7 +19,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         total.update(counts)
         terminalreporter.write_line(
             f"{service:>13}: {counts['routes']} write routes x {counts['roles']} roles = {counts['cells']} calls, "
-            f"{counts['denied']} expected denied"
+            f"{counts['denied']} expected denied, {counts['allowed 2xx']} allowed calls answered 2xx"
         )
     terminalreporter.write_line(
         f"{'all':>13}: {total['routes']} write routes, {total['cells']} calls, {total['denied']} expected denied"
