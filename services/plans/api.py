@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends
 
 from services.plans import queries
 from services.plans.domain.eligibility import EligibilityInput, result_json
+from services.plans.domain.milestones import Milestone
 from services.plans.domain.plans import Plan
 from services.plans.schemas import (
     CommitmentIn,
@@ -36,6 +37,7 @@ from services.plans.use_cases import commitments, documents, members, milestones
 from services.plans.use_cases._common import actor_id
 from shared.auth import Principal, Role, require
 from shared.errors import Invalid, NotFound
+from shared.events.plans import CommitmentSnapshot
 from shared.runtime import Runtime, runtime_of
 
 router = APIRouter(prefix="/v1")
@@ -177,8 +179,15 @@ async def publish_document(plan_id: UUID, body: DocumentIn, rt: RT, who: Editor)
 
 # --- commitments and milestones ---------------------------------------------------------------
 
+#: The documented shapes of the answers built from the aggregates (the OpenAPI document and the
+#: fuzzer hold the answers to them; the dicts themselves stay as they are).
+_COMMITMENT_200: dict[int | str, dict[str, Any]] = {200: {"model": CommitmentSnapshot}}
+_COMMITMENT_201: dict[int | str, dict[str, Any]] = {201: {"model": CommitmentSnapshot}}
+_MILESTONE_200: dict[int | str, dict[str, Any]] = {200: {"model": Milestone}}
+_MILESTONE_201: dict[int | str, dict[str, Any]] = {201: {"model": Milestone}}
 
-@router.post("/plans/{plan_id}/commitments", status_code=201, tags=["commitments"])
+
+@router.post("/plans/{plan_id}/commitments", status_code=201, tags=["commitments"], responses=_COMMITMENT_201)
 async def add_commitment(plan_id: UUID, body: CommitmentIn, rt: RT, who: Editor) -> dict[str, Any]:
     columns = body.to_fields()
     columns["original_language"] = str(body.original_language or "en")
@@ -188,7 +197,7 @@ async def add_commitment(plan_id: UUID, body: CommitmentIn, rt: RT, who: Editor)
     return c.snapshot().model_dump(mode="json") | {"id": str(c.id)}
 
 
-@router.patch("/commitments/{commitment_id}", tags=["commitments"])
+@router.patch("/commitments/{commitment_id}", tags=["commitments"], responses=_COMMITMENT_200)
 async def update_commitment(
     commitment_id: UUID, body: CommitmentPatch, rt: RT, who: Editor
 ) -> dict[str, Any]:
@@ -203,7 +212,7 @@ async def update_commitment(
     return c.snapshot().model_dump(mode="json")
 
 
-@router.post("/commitments/{commitment_id}/transitions", tags=["commitments"])
+@router.post("/commitments/{commitment_id}/transitions", tags=["commitments"], responses=_COMMITMENT_200)
 async def transition_commitment(
     commitment_id: UUID, body: CommitmentTransitionIn, rt: RT, who: Editor
 ) -> dict[str, Any]:
@@ -221,7 +230,9 @@ async def commitment_history(commitment_id: UUID, rt: RT) -> list[dict[str, Any]
     return await queries.commitment_history(rt.pool, commitment_id)
 
 
-@router.post("/commitments/{commitment_id}/milestones", status_code=201, tags=["milestones"])
+@router.post(
+    "/commitments/{commitment_id}/milestones", status_code=201, tags=["milestones"], responses=_MILESTONE_201
+)
 async def add_milestone(commitment_id: UUID, body: MilestoneIn, rt: RT, who: Editor) -> dict[str, Any]:
     title = _localized(body.title)
     assert title is not None
@@ -243,7 +254,7 @@ async def add_milestone(commitment_id: UUID, body: MilestoneIn, rt: RT, who: Edi
     return asdict(m)
 
 
-@router.post("/milestones/{milestone_id}/progress", tags=["milestones"])
+@router.post("/milestones/{milestone_id}/progress", tags=["milestones"], responses=_MILESTONE_200)
 async def report_progress(milestone_id: UUID, body: ProgressIn, rt: RT, who: Editor) -> dict[str, Any]:
     """A progress report with evidence; progress rolls up by weight to the commitment and plan."""
     uow: PlansUnitOfWork
