@@ -209,7 +209,12 @@ SERVICES: dict[
     tuple[Callable[[Env], ServiceSettings], Callable[[Env, Runtime, httpx.AsyncClient], Awaitable[World]]],
 ] = {
     "plans": (lambda env: env.settings(PlansSettings, "plans"), plans_world),
-    "consultation": (lambda env: env.settings(ConsultationSettings, "consultation"), consultation_world),
+    "consultation": (
+        lambda env: env.settings(
+            ConsultationSettings, "consultation", timers_interval_s=0.5, timers_lock_retry_s=0.2
+        ),
+        consultation_world,
+    ),
     "irm": (lambda env: env.settings(IrmSettings, "irm", timers_today=date(2025, 2, 1)), irm_world),
     "notifications": (lambda env: env.settings(NotificationsSettings, "notifications"), notifications_world),
 }
