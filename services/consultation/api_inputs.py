@@ -8,11 +8,12 @@ Moderators (and staff) see everything, and every action they take is in the audi
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
 
 from services.consultation.api import settings_of
 from services.consultation.domain.contacts import ContactRequest
@@ -34,6 +35,23 @@ Author = Annotated[Principal, Depends(require(Role.PARTICIPANT, Role.GOVERNMENT,
 Moderator = Annotated[Principal, Depends(require(Role.MODERATOR, Role.STAFF))]
 
 MAX_PAGE = 200
+
+
+class InputCreated(BaseModel):
+    """The documented shape of the 201 that :func:`_created` encodes by hand."""
+
+    id: UUID
+    seq: int
+    kind: InputKind
+    round_id: UUID
+    created_at: datetime
+
+
+class FlagOut(BaseModel):
+    id: UUID
+    #: Flags no moderator has acted on yet.
+    flags: int
+    already_flagged: bool
 
 
 def _limit(settings: ConsultationSettings) -> inputs.RateLimit:
@@ -82,9 +100,7 @@ def _created(item: Input) -> Response:
     return Response(content, status_code=201, media_type="application/json")
 
 
-@router.post(
-    "/rounds/{round_id}/submissions", status_code=201, response_model=dict[str, Any], tags=["inputs"]
-)
+@router.post("/rounds/{round_id}/submissions", status_code=201, response_model=InputCreated, tags=["inputs"])
 async def submit(round_id: UUID, body: InputIn, rt: RT, who: Author) -> Response:
     """An idea for the plan. 409 when the round is not open or the same text was already posted
     by you; 429 with ``Retry-After`` when posting too fast. With ``notify``, the author is told
@@ -96,7 +112,7 @@ async def submit(round_id: UUID, body: InputIn, rt: RT, who: Author) -> Response
     return _created(item)
 
 
-@router.post("/rounds/{round_id}/comments", status_code=201, response_model=dict[str, Any], tags=["inputs"])
+@router.post("/rounds/{round_id}/comments", status_code=201, response_model=InputCreated, tags=["inputs"])
 async def comment(round_id: UUID, body: CommentIn, rt: RT, who: Author) -> Response:
     """A comment, in reply to ``parent_id`` when given (threads)."""
     cmd = _post(who, round_id, body, InputKind.COMMENT, settings_of(rt))
@@ -146,7 +162,7 @@ async def public_moderation_log(input_id: UUID, rt: RT) -> list[dict[str, Any]]:
 # --- moderation ----------------------------------------------------------------------------
 
 
-@router.post("/inputs/{input_id}/flags", tags=["moderation"])
+@router.post("/inputs/{input_id}/flags", tags=["moderation"], responses={200: {"model": FlagOut}})
 async def flag(input_id: UUID, body: FlagIn, rt: RT, who: Authenticated) -> dict[str, Any]:
     """Anyone signed in may ask moderators to look at an input (once per person)."""
     cmd = inputs.FlagInput(who, input_id, body.reason, _limit(settings_of(rt)))
