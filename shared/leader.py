@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from shared.logging import get_logger
 from shared.telemetry import tracer
@@ -25,6 +25,9 @@ from shared.telemetry import tracer
 log = get_logger(__name__)
 
 LEADER = Gauge("sharaka_leader", "1 when this process is the active runner of a periodic job", ["job"])
+#: Lets an operator see a job is alive between findings, and a test wait for whole passes
+#: instead of sleeping and hoping some ran.
+PASSES = Counter("sharaka_leader_passes_total", "Passes of a periodic job finished by this process", ["job"])
 
 #: One pass of the job; it asks ``should_continue()`` between batches and returns counts to log.
 Pass = Callable[[Callable[[], bool]], Awaitable[dict[str, int]]]
@@ -176,6 +179,7 @@ class LeaderRunner:
             else:
                 counts = await self._work(self.holding)
             self.passes += 1
+            PASSES.labels(job=self._job).inc()
             if self._log_passes and any(counts.values()):
                 log.info("periodic job pass", job=self._job, **counts)
             if not self.holding():

@@ -319,3 +319,21 @@ def ok(r: httpx.Response) -> Any:
     Returns the JSON body (None for an empty one)."""
     assert 200 <= r.status_code < 300, f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text}"
     return r.json() if r.content else None
+
+
+def leader_passes(job: str) -> float:
+    """Passes of a periodic job finished in this process (``sharaka_leader_passes_total``)."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("sharaka_leader_passes_total", {"job": job}) or 0.0
+
+
+async def more_passes(job: str, n: int = 3, timeout: float = 20.0) -> None:
+    """Wait until ``job`` (running in this process) has finished ``n`` more whole passes: the
+    proof that it looked again and found nothing, where a sleep would only hope it did."""
+    start = leader_passes(job)
+
+    async def done() -> bool:
+        return leader_passes(job) >= start + n
+
+    await eventually(done, timeout=timeout)

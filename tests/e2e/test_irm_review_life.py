@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -256,7 +257,13 @@ async def test_a_review_from_submission_to_the_plans_repository_and_its_clock_ac
             return 'sharaka_leader{job="irm-timers"} 1.0' in (await irm.get("/metrics")).text
 
         await eventually(leading)
-        await asyncio.sleep(1.0)  # the leader's first pass runs at once; then about five more at 0.2 s
+
+        async def three_passes() -> bool:  # whole passes of the restarted leader, each finding nothing
+            text = (await irm.get("/metrics")).text
+            found = re.search(r'^sharaka_leader_passes_total\{job="irm-timers"\} (\S+)$', text, re.M)
+            return found is not None and float(found.group(1)) >= 3
+
+        await eventually(three_passes)
         assert len(await _outbox(irm_db, ReviewOverdue.event_type)) == 1
         assert await _outbox(irm_db, ReviewDueSoon.event_type) == []
 

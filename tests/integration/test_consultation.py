@@ -24,7 +24,16 @@ from shared.events import topics
 from shared.events.plans import CommitmentAdded, PlanCreated, PlanSubmitted
 from shared.runtime import Runtime
 from tests.conftest import Env, client, running, token
-from tests.helpers import as_record, assert_problem, eventually, header, ok, produce, read_topic
+from tests.helpers import (
+    as_record,
+    assert_problem,
+    eventually,
+    header,
+    leader_passes,
+    ok,
+    produce,
+    read_topic,
+)
 
 MEMBER = uuid4()
 STAFF = token("staff", sub="staff-1")
@@ -772,9 +781,14 @@ async def test_a_round_past_its_closing_time_refuses_input_even_before_the_timer
 async def test_the_timers_wake_for_a_round_scheduled_while_they_sleep(env: Env) -> None:
     """With a 60 s interval, only the NOTIFY sent by scheduling (and the runner's sleep until the
     next due round) can open and close a round within seconds."""
+    before = leader_passes("consultation-timers")
     async with running(SPEC, settings(env, timers_interval_s=60)) as svc, client(svc) as http:
         plan_id, _ = await seed_plan(env, svc)
-        await asyncio.sleep(1.0)  # the runner has made its first pass and sleeps, nothing being due
+
+        async def first_pass_over() -> bool:  # then it sleeps for 60 s, nothing being due
+            return leader_passes("consultation-timers") > before
+
+        await eventually(first_pass_over)
         r = await http.post(f"/v1/plans/{plan_id}/rounds", headers=GOV,
                             json={"kind": "ideas", "title": "Soon", **window(1, 2)})  # fmt: skip
         rid = ok(r)["id"]

@@ -8,7 +8,6 @@ many times the service restarts (the clock is the ``timers_today`` override)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +25,7 @@ from shared.events.irm import ReviewDraftPublished, ReviewDueSoon, ReviewOverdue
 from shared.events.plans import PlanEnded, PlanSubmitted
 from shared.runtime import Runtime
 from tests.conftest import Env, client, running, token
-from tests.helpers import as_record, assert_problem, eventually, header, produce, read_topic
+from tests.helpers import as_record, assert_problem, eventually, header, more_passes, produce, read_topic
 
 IRM_STAFF = token("irm", sub="irm-staff")
 RESEARCHER = token("researcher", sub="res-1")
@@ -210,7 +209,7 @@ async def test_results_report_and_the_clocks_across_restarts(env: Env) -> None:
                 return (len(soon), len(late)) == (s, o)
 
             await eventually(counted)
-            await asyncio.sleep(1.0)  # several passes (every 0.2 s) find nothing more to report
+            await more_passes("irm-timers", 3)  # whole passes that find nothing more to report
             assert await counted()
             soon = await outbox(rt.pool, ReviewDueSoon.event_type)
             late = await outbox(rt.pool, ReviewOverdue.event_type)
