@@ -178,7 +178,28 @@ class Chaos:
         self.fault_exits: dict[str, float] = {}
         #: Starts that failed (the service exited before it was ready), as "service: last line".
         self.start_failures: list[str] = []
+        #: Events each service's consumer found already applied (the inbox's ``duplicate``),
+        #: read from each process's metrics before it is killed and at the end.
+        self.duplicates: Counter[str] = Counter()
         self._killing: set[str] = set()
+        self.supervisor: asyncio.Task[None] | None = None
+
+    def check(self) -> None:
+        """Fail at once when the supervisor found a service crashed (rather than wait on it)."""
+        if self.supervisor is not None and self.supervisor.done():
+            self.supervisor.result()
+            raise AssertionError("the supervisor stopped")
+
+    async def count_duplicates(self, p: ServiceProcess) -> None:
+        """Add what this process's consumer counted as duplicates so far (its metrics die with it)."""
+        try:
+            async with httpx.AsyncClient(base_url=p.base_url, timeout=5) as http:
+                text = (await http.get("/metrics")).text
+        except httpx.HTTPError:
+            return  # not up: it counted nothing since its start
+        for line in text.splitlines():
+            if line.startswith("sharaka_events_consumed_total{") and 'outcome="duplicate"' in line:
+                self.duplicates[p.name] += int(float(line.rsplit(" ", 1)[-1]))
 
     def _restart(self, p: ServiceProcess) -> None:
         self.starting[p.name] = asyncio.create_task(self._bring_up(p))
@@ -229,12 +250,14 @@ class Chaos:
 
     async def gate(self, i: int) -> None:
         while self.done < len(self.faults) and self.faults[self.done].at + AHEAD <= i:
+            self.check()
             await asyncio.sleep(0.05)
 
     async def run(self) -> None:
         assert self.load is not None
         for fault in self.faults:
             while self.load.figures.submitted < fault.at:
+                self.check()
                 await asyncio.sleep(0.05)
             fault.submitted_then = self.load.figures.submitted
             started = time.monotonic()
@@ -251,10 +274,12 @@ class Chaos:
                 if p.name in self.starting:
                     await self.starting.pop(p.name)
                 else:
+                    self.check()
                     await asyncio.sleep(0.05)  # crashed at its fault point: the supervisor restarts it
             self._killing.add(p.name)
             try:
                 fault.in_flight = int(await checks.value(_dsn(p), EFFECT[p.name]))
+                await self.count_duplicates(p)
                 p.kill()
                 await asyncio.sleep(self.rng.uniform(0, 0.5))  # down a moment, as a rescheduled pod is
                 self._restart(p)
@@ -322,7 +347,7 @@ async def test_chaos_run(
     chaos = Chaos(faults, procs, kafka, pg, [f"{s}_{env.run_id}" for s in SERVICES], rng)
     load = PlanLoad(procs["plans"].base_url, dsn["plans"], member_id, env.run_id, PLANS, gate=chaos.gate)
     chaos.load = load
-    supervisor = asyncio.create_task(chaos.supervise())
+    supervisor = chaos.supervisor = asyncio.create_task(chaos.supervise())
     load_task = asyncio.create_task(load.run())
     await chaos.run()
     figures = await load_task
@@ -371,6 +396,8 @@ async def test_chaos_run(
         assert time.monotonic() < deadline, "the platform did not settle within 240 s of the load"
         await asyncio.sleep(0.5)
     settle_seconds = time.monotonic() - t0 - load_seconds
+    for p in procs.values():
+        await chaos.count_duplicates(p)
 
     # --- every effect exactly once in every store ----------------------------------------------
     v = checks.value
@@ -458,6 +485,7 @@ async def test_chaos_run(
             f"{raw_records - events} re-sent by a relay, deduplicated by the consumers)"
         )
         print(f"stores: lost {lost}, duplicated {duplicated}; uneven per plan: {uneven}")
+        print(f"redeliveries the inboxes turned away (outcome=duplicate): {dict(chaos.duplicates)}")
         print(
             f"e-mails: {len(set(mails))} distinct of {len(want_mails)} expected, {len(mails)} caught "
             f"({len(mails) - len(set(mails))} raw repeats); SMS: {len(set(texts))} distinct of "
@@ -484,6 +512,12 @@ async def test_chaos_run(
     assert next(f for f in faults if f.kind == "terminate").terminated > 0
     assert figures.unanswered > 0  # some requests did die with the server or the database
     assert set(chaos.fault_exits) == set(SERVICES)
+    # Redeliveries did reach the consumers (the forced crash after a consumer's commit makes its
+    # next life read the batch again). Which guard turned them away is not shown here: every
+    # effect of this loop is also idempotent by itself (a review per plan and kind, a delivery
+    # per cause, channel and recipient, closing a closed space changes nothing), so the run stays
+    # green with the inbox disabled (tried on a scratch copy); the inbox has its own tests.
+    assert chaos.duplicates["irm"] > 0 and chaos.duplicates["consultation"] > 0, chaos.duplicates
     assert raw_records > events  # the plans relay's forced crash re-sent what Kafka already had
     assert len(mails) + len(texts) > len(set(mails)) + len(set(texts))  # and notifications' re-sent
 
