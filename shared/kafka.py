@@ -131,9 +131,9 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(
         **client_options(settings), bootstrap_servers=bootstrap, client_id="sharaka-admin"
     )
-    await admin.start()
     created: list[str] = []
     try:
+        await admin.start()  # inside the try: a broker that never answered leaves no client open
         existing = set(await admin.list_topics())
         new = [
             NewTopic(

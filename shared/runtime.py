@@ -13,7 +13,8 @@ Readiness (``/readyz``) needs Postgres and applied migrations, not Kafka: while 
 outbox takes the writes and the relay publishes them once it is back, so the API stays in
 service. Kafka's state is reported in the body, as the ``sharaka_kafka_reachable`` gauge and as
 one warning per transition. Start-up still needs Kafka (topics, producer, consumer group): a pod
-that starts during an outage is not ready until Kafka answers; a running one stays ready.
+that starts during an outage waits for it (with back-off, not ready meanwhile) instead of exiting;
+a running one stays ready.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import asyncpg
 import uvicorn
 import uvloop
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request
 from faststream.kafka import KafkaBroker
 
@@ -178,11 +180,7 @@ class Runtime:
         if handlers:
             topics.append(TopicSpec(dead_letter_topic(self.name), s.kafka_default_partitions))
         prefixed = [TopicSpec(s.kafka_topic_prefix + t.name, t.partitions, t.compacted) for t in topics]
-        if s.kafka_create_topics:
-            await ensure_topics(s.kafka_bootstrap, _dedupe(prefixed), s)
-
-        self.producer = make_producer(s.kafka_bootstrap, f"sharaka-{self.name}", s)
-        await self.producer.start()
+        self.producer = await self._connect_kafka(_dedupe(prefixed))
         self.relay = OutboxRelay(
             dsn=s.database_url,
             pool=self.pool,
@@ -220,6 +218,34 @@ class Runtime:
             self._spawn(task(self), getattr(task, "__name__", "background"))
         self._metrics_task = asyncio.ensure_future(self._metrics_loop())
         log.info("service started", topics_consumed=consumed)
+
+    async def _connect_kafka(self, topics: list[TopicSpec]) -> AIOKafkaProducer:
+        """The started producer, once Kafka answers (topics created first where that is ours to do).
+
+        A pod may start during a Kafka outage (a node drained with the brokers, a cluster
+        restart): exiting would put it in a crash loop whose back-off outlasts the outage, so it
+        waits here instead, with back-off, and the startup probe's window bounds the wait."""
+        s = self.settings
+        delay = 0.5
+        while True:
+            producer = make_producer(s.kafka_bootstrap, f"sharaka-{self.name}", s)
+            try:
+                if s.kafka_create_topics:
+                    await ensure_topics(s.kafka_bootstrap, topics, s)
+                await producer.start()
+                return producer
+            except KafkaError as exc:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                metrics.KAFKA_REACHABLE.set(0)
+                log.warning(
+                    "kafka not reachable at start-up; waiting",
+                    bootstrap=s.kafka_bootstrap,
+                    error=type(exc).__name__,
+                    retry_in_s=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _handlers(self) -> dict[type[Event], Handler]:
         if self.spec.reactions is None:
