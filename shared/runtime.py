@@ -402,6 +402,7 @@ async def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        server_header=False,  # nothing to tell a scanner which server and version answer
         timeout_graceful_shutdown=int(settings.graceful_timeout_s),
         lifespan="off",
     )

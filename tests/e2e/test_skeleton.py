@@ -75,6 +75,7 @@ async def test_submit_reaches_every_service_and_the_inbox(
         r = await http.post(f"{url['plans']}/v1/members", headers=STAFF,
                             json={"name": "Tunisia", "kind": "national", "country_code": "TN"})  # fmt: skip
         assert r.status_code == 201, r.text
+        assert "server" not in r.headers and r.headers["x-content-type-options"] == "nosniff"
         member = r.json()
         r = await http.post(f"{url['plans']}/v1/plans", headers=STAFF, json={
             "member_id": member["id"], "title": "Plan national 2025-2027",
