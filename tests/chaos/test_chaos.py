@@ -53,6 +53,7 @@ from tests import privacy
 from tests.chaos import checks
 from tests.chaos.load import STAFF, PlanLoad
 from tests.conftest import Env, token
+from tests.helpers import applies, install_apply_probe
 
 SEED = int(os.environ.get("SHARAKA_CHAOS_SEED", "20261130"))
 PLANS = int(os.environ.get("SHARAKA_CHAOS_PLANS", "200"))
@@ -342,6 +343,10 @@ async def test_chaos_run(
     procs = platform
     dsn = {name: _dsn(p) for name, p in procs.items()}
     member_id = await _setup(env, procs, phone)
+    # Counts the IRM's applies of PlanSubmitted in a table with no key: a second apply of one
+    # event (an inbox that let a redelivery through) is a second row, which no unique constraint
+    # on reviews can hide.
+    await install_apply_probe(dsn["irm"])
 
     faults = _plan_faults(rng)
     chaos = Chaos(faults, procs, kafka, pg, [f"{s}_{env.run_id}" for s in SERVICES], rng)
@@ -429,6 +434,11 @@ async def test_chaos_run(
         (r["template"], r["channel"])
         for r in await checks.rows(dsn["notifications"], "SELECT template, channel FROM deliveries")
     )
+    probe = await applies(dsn["irm"])
+    found["plans applied once by the IRM (probe)"] = sum(1 for n in probe.values() if n == 1)
+    found["extra IRM applies (probe)"] = sum(n - 1 for n in probe.values() if n > 1)
+    expected["plans applied once by the IRM (probe)"] = PLANS
+    expected["extra IRM applies (probe)"] = 0
     lost = sum(max(0, expected[k] - int(found[k])) for k in expected)
     duplicated = sum(max(0, int(found[k]) - expected[k]) for k in expected)
 
@@ -513,10 +523,10 @@ async def test_chaos_run(
     assert figures.unanswered > 0  # some requests did die with the server or the database
     assert set(chaos.fault_exits) == set(SERVICES)
     # Redeliveries did reach the consumers (the forced crash after a consumer's commit makes its
-    # next life read the batch again). Which guard turned them away is not shown here: every
-    # effect of this loop is also idempotent by itself (a review per plan and kind, a delivery
-    # per cause, channel and recipient, closing a closed space changes nothing), so the run stays
-    # green with the inbox disabled (tried on a scratch copy); the inbox has its own tests.
+    # next life read the batch again). Most effects of this loop are also idempotent by
+    # themselves (a review per plan and kind, a delivery per cause, channel and recipient,
+    # closing a closed space changes nothing); the IRM's apply probe is what shows the inbox
+    # itself turned them away.
     assert chaos.duplicates["irm"] > 0 and chaos.duplicates["consultation"] > 0, chaos.duplicates
     assert raw_records > events  # the plans relay's forced crash re-sent what Kafka already had
     assert len(mails) + len(texts) > len(set(mails)) + len(set(texts))  # and notifications' re-sent
