@@ -51,3 +51,38 @@ async def test_a_failing_migration_leaves_nothing_half_applied(env: Env) -> None
         assert await pool.fetchval("SELECT count(*) FROM schema_migrations") == 0
     finally:
         await pool.close()
+
+
+#: The query behind the check below: every ``date`` column of a service's tables, and whether a
+#: CHECK constraint of its table mentions ``isfinite(<column>)``.
+_DATE_COLUMNS = """
+SELECT c.table_name, c.column_name,
+       EXISTS (SELECT 1 FROM pg_constraint k
+               WHERE k.conrelid = (quote_ident(c.table_name))::regclass AND k.contype = 'c'
+                 AND pg_get_constraintdef(k.oid) LIKE '%isfinite(' || c.column_name || ')%') AS checked
+FROM information_schema.columns c
+WHERE c.table_schema = 'public' AND c.data_type = 'date'
+ORDER BY 1, 2
+"""
+
+
+@pytest.mark.parametrize("service", ["plans", "consultation", "irm", "notifications"])
+async def test_no_date_column_can_hold_infinity(env: Env, service: str) -> None:
+    """asyncpg writes ``date.max`` as ``infinity`` and an answer then says "infinity", which no
+    client parses as a date. The APIs refuse such dates, but events feed the stores too: every
+    date column is checked by the database itself, whoever writes it."""
+    from shared.runtime import Runtime, ServiceSpec
+
+    specs: dict[str, ServiceSpec] = {}
+    for name in ("plans", "consultation", "irm", "notifications"):
+        module = __import__(f"services.{name}.service", fromlist=["SPEC"])
+        specs[name] = module.SPEC
+    pool = await create_pool(env.database(f"finite_{service}"))
+    try:
+        await migrate(pool, Runtime(specs[service], None).migrations())  # type: ignore[arg-type]
+        unchecked = [
+            (r["table_name"], r["column_name"]) for r in await pool.fetch(_DATE_COLUMNS) if not r["checked"]
+        ]
+    finally:
+        await pool.close()
+    assert unchecked == [], unchecked
