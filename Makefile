@@ -56,11 +56,13 @@ bench: .venv/.synced
 
 ## bench-plans: the plan page and search under load, and the import of 5,000 commitments
 bench-plans: .venv/.synced
+	$(RUN) python -m bench.tools wrk
 	$(RUN) python -m bench.plans_read
 	$(RUN) python -m bench.plans_import
 
 ## bench-consultation: comments end to end (HTTP, commit, Kafka) and a 10,000-comment round page by page
 bench-consultation: .venv/.synced
+	$(RUN) python -m bench.tools wrk
 	$(RUN) python -m bench.consultation_comments
 	$(RUN) python -m bench.consultation_list
 
