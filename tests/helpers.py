@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -337,3 +338,18 @@ async def more_passes(job: str, n: int = 3, timeout: float = 20.0) -> None:
         return leader_passes(job) >= start + n
 
     await eventually(done, timeout=timeout)
+
+
+@asynccontextmanager
+async def processes_running(procs: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """Service processes (``devstack.services.ServiceProcess``) started side by side, each ready
+    before the block runs, and every one stopped after it, whatever happened."""
+    try:
+        for p in procs.values():
+            p.start()
+        for p in procs.values():
+            await p.wait_ready()
+        yield procs
+    finally:
+        for p in procs.values():
+            p.ensure_stopped()

@@ -53,7 +53,7 @@ from tests import privacy
 from tests.chaos import checks
 from tests.chaos.load import STAFF, PlanLoad
 from tests.conftest import Env, token
-from tests.helpers import applies, install_apply_probe
+from tests.helpers import applies, install_apply_probe, processes_running
 
 SEED = int(os.environ.get("SHARAKA_CHAOS_SEED", "20261130"))
 PLANS = int(os.environ.get("SHARAKA_CHAOS_PLANS", "200"))
@@ -127,15 +127,8 @@ async def platform(env: Env, sms: SmsCatcher, tmp_path: Path) -> AsyncIterator[d
         procs[name].env["SHARAKA_FAULTS"] = (
             f"{FAULT_POINTS[name]}:{random.Random(f'{SEED}{name}').randint(2, 6)}"
         )
-    try:
-        for p in procs.values():
-            p.start()
-        for p in procs.values():
-            await p.wait_ready()
+    async with processes_running(procs):
         yield procs
-    finally:
-        for p in procs.values():
-            p.ensure_stopped()
 
 
 def _dsn(p: ServiceProcess) -> str:

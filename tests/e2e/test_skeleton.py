@@ -19,7 +19,7 @@ import pytest
 from devstack.services import ServiceProcess
 from shared.events import topics
 from tests.conftest import Env, token
-from tests.helpers import eventually, header, log_records, read_topic
+from tests.helpers import eventually, header, log_records, processes_running, read_topic
 from tests.privacy import scan_text, scan_topics, topics_with_prefix
 
 SERVICES = ("plans", "consultation", "irm", "notifications")
@@ -55,15 +55,8 @@ async def platform(env: Env, tmp_path: Path) -> AsyncIterator[dict[str, ServiceP
     procs = {
         name: ServiceProcess(name, env.env_vars(name.upper() + "_", name), tmp_path) for name in SERVICES
     }
-    try:
-        for p in procs.values():
-            p.start()
-        for p in procs.values():
-            await p.wait_ready()
+    async with processes_running(procs):
         yield procs
-    finally:
-        for p in procs.values():
-            p.ensure_stopped()
 
 
 async def test_submit_reaches_every_service_and_the_inbox(

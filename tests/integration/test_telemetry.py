@@ -23,7 +23,7 @@ from devstack.services import ServiceProcess
 from shared.events import topics
 from shared.telemetry import resource_for
 from tests.conftest import Env, token
-from tests.helpers import eventually
+from tests.helpers import eventually, processes_running
 
 STAFF = token("staff")
 
@@ -118,15 +118,8 @@ async def services(env: Env, receiver: Receiver, tmp_path: Path) -> AsyncIterato
             "consultation", {**env.env_vars("CONSULTATION_", "consultation"), **otel}, tmp_path
         ),
     }
-    try:
-        for p in procs.values():
-            p.start()
-        for p in procs.values():
-            await p.wait_ready()
+    async with processes_running(procs):
         yield procs
-    finally:
-        for p in procs.values():
-            p.ensure_stopped()
 
 
 def test_resource_defaults_yield_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
