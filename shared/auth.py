@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
@@ -76,6 +77,56 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="sharaka"'})
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token whose signature, issuer, audience and lifetime were checked once: what remains to
+    check at each use is time (``exp``, ``nbf``, ``iat``), and how long ago the keys were asked."""
+
+    principal: Principal
+    exp: int
+    nbf: int | None
+    iat: int
+    cached_at: float
+
+
+class _VerifiedTokens:
+    """The last tokens verified, keyed by the exact token string: a participant posting and
+    reading sends the same token with every request, and checking its signature again (for OIDC,
+    also a key look-up off the event loop) is most of what authentication costs. Bounded by count
+    (least recently used evicted first: about 1 KB each) and by age, so a key the provider
+    withdraws stops being honoured within ``max_age_s``, as it would with a cached JWKS."""
+
+    def __init__(self, max_entries: int, max_age_s: float) -> None:
+        self._entries: OrderedDict[str, _Verified] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_age_s = max_age_s
+
+    def get(self, token: str, now: float) -> _Verified | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if now - entry.cached_at > self._max_age_s:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return entry
+
+    def put(self, token: str, entry: _Verified) -> None:
+        self._entries[token] = entry
+        self._entries.move_to_end(token)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def drop(self, token: str) -> None:
+        self._entries.pop(token, None)
+
+
+#: Enough for every participant of a busy round to stay cached between two of their requests.
+VERIFIED_TOKENS_MAX = 16_384
+#: How long a verified token is trusted without checking its signature again.
+VERIFIED_TOKENS_MAX_AGE_S = 300.0
+
+
 class Authenticator:
     def __init__(self, settings: ServiceSettings) -> None:
         self._issuer = settings.auth_issuer
@@ -85,8 +136,39 @@ class Authenticator:
         self._leeway = settings.auth_clock_leeway_s
         #: The OIDC bound when a JWKS is configured (the dev key is then refused anyway).
         self._max_lifetime_s = settings.auth_max_token_lifetime_s if self._jwks else DEV_MAX_LIFETIME_S
+        self._verified = _VerifiedTokens(VERIFIED_TOKENS_MAX, VERIFIED_TOKENS_MAX_AGE_S)
 
     async def verify(self, token: str) -> Principal:
+        """The token's principal; 401 when it is not (or no longer, or not yet) valid. A token
+        verified before is not verified again, but its times are checked at every use, with the
+        same leeway and the same answers as a full verification."""
+        now = time.time()
+        cached = self._verified.get(token, now)
+        if cached is not None:
+            self._check_times(token, cached, now)
+            return cached.principal
+        principal, claims = await self._decode(token)
+        nbf = claims.get("nbf")
+        entry = _Verified(
+            principal, int(claims["exp"]), None if nbf is None else int(nbf), int(claims["iat"]), now
+        )
+        self._verified.put(token, entry)
+        return principal
+
+    def _check_times(self, token: str, entry: _Verified, now: float) -> None:
+        """PyJWT's own time rules (``exp <= now - leeway`` is expired; ``nbf`` or ``iat`` later
+        than ``now + leeway`` is not valid yet), for a token whose signature was checked."""
+        if entry.exp <= now - self._leeway:
+            self._verified.drop(token)
+            raise _unauthorized("token expired")
+        if entry.iat > now + self._leeway:
+            self._verified.drop(token)
+            raise _unauthorized("token issued in the future (iat is later than now)")
+        if entry.nbf is not None and entry.nbf > now + self._leeway:
+            self._verified.drop(token)
+            raise _unauthorized("token not valid yet (nbf is later than now)")
+
+    async def _decode(self, token: str) -> tuple[Principal, dict[str, Any]]:
         options: jwt.types.Options = {"require": ["exp", "iat", "sub"]}
         try:
             if self._jwks is not None:
@@ -133,7 +215,7 @@ class Authenticator:
             member_ids = frozenset(UUID(str(m)) for m in members)
         except ValueError:
             raise _unauthorized("invalid token: member_ids must be UUIDs") from None
-        return Principal(str(claims["sub"]), frozenset(str(r) for r in roles), member_ids)
+        return Principal(str(claims["sub"]), frozenset(str(r) for r in roles), member_ids), claims
 
 
 async def _principal(request: Request) -> Principal:

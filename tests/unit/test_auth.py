@@ -87,3 +87,66 @@ async def test_make_token_mints_a_bounded_token_with_iat(capsys: pytest.CaptureF
         main(["mint", "--ttl", str(DEV_MAX_LIFETIME_S + 1)])
     with pytest.raises(ValueError, match="ttl_s"):
         mint_token(DEV_SECRET, "x", ["staff"], ttl_s=100 * 365 * 86400)
+
+
+async def test_a_verified_token_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = Authenticator(ServiceSettings(auth_dev_secret=DEV_SECRET))
+    token = mint_token(DEV_SECRET, "amina", ["participant"])
+    first = await auth.verify(token)
+    calls: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        calls.append("decode")
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    assert await auth.verify(token) == first
+    assert calls == []
+    # Another string (one character changed in the signature) is verified, and refused.
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(Problem) as err:
+        await auth.verify(tampered)
+    assert err.value.status == 401
+    assert calls == ["decode"]
+
+
+async def test_a_cached_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = Authenticator(ServiceSettings(auth_dev_secret=DEV_SECRET, auth_clock_leeway_s=30))
+    token = mint_token(DEV_SECRET, "amina", ["participant"], ttl_s=60)
+    await auth.verify(token)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr("shared.auth.time.time", lambda: exp + 29.5)  # within the leeway
+    assert (await auth.verify(token)).subject == "amina"
+    monkeypatch.setattr("shared.auth.time.time", lambda: exp + 30)
+    with pytest.raises(Problem) as err:
+        await auth.verify(token)
+    assert (err.value.status, err.value.detail) == (401, "token expired")
+
+
+async def test_a_cached_token_is_verified_again_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared import auth as module
+
+    authenticator = Authenticator(ServiceSettings(auth_dev_secret=DEV_SECRET))
+    token = mint_token(DEV_SECRET, "amina", ["participant"], ttl_s=3600)
+    await authenticator.verify(token)
+    later = time.time() + module.VERIFIED_TOKENS_MAX_AGE_S + 1
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+    calls: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        calls.append("decode")
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    assert (await authenticator.verify(token)).subject == "amina"
+    assert calls == ["decode"]
+
+
+async def test_the_cache_of_verified_tokens_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.auth.VERIFIED_TOKENS_MAX", 3)
+    auth = Authenticator(ServiceSettings(auth_dev_secret=DEV_SECRET))
+    for i in range(5):
+        await auth.verify(mint_token(DEV_SECRET, f"p{i}", ["participant"]))
+    assert len(auth._verified._entries) == 3
