@@ -29,6 +29,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -39,15 +40,15 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from shared import metrics
+from shared import metrics, telemetry
 from shared.events.base import Event, Tombstone
 from shared.events.catalog import check_sender, metric_type
-from shared.events.envelope import PoisonMessage, Received, decode, headers_dict
+from shared.events.envelope import TRACE_HEADERS, PoisonMessage, Received, decode, headers_dict
 from shared.events.topics import dead_letter_topic
 from shared.faults import fault_point
 from shared.logging import get_logger
 from shared.privacy import scrub
-from shared.reactions import Handler
+from shared.reactions import Dispatch, Handler
 from shared.uow import TOMBSTONE_TYPE, UnitOfWork, unit_of_work
 
 log = get_logger(__name__)
@@ -170,6 +171,7 @@ class EventConsumer:
             title=f"{self.service} events",
         )
         subscriber(self.on_batch)
+        _poll_without_idle_sleep(subscriber)
         self.subscriber = subscriber
 
     async def on_batch(self, body: Any, msg: KafkaMessage) -> None:
@@ -196,6 +198,14 @@ class EventConsumer:
         Attributes per the OpenTelemetry messaging semantic conventions as of 1.27+
         (``messaging.operation.type``, ``messaging.consumer.group.name``,
         ``messaging.kafka.offset``, which replaced ``messaging.kafka.message.offset``)."""
+        return tracer.start_as_current_span(
+            f"process {record.topic}",
+            context=propagate.extract(headers),
+            kind=SpanKind.CONSUMER,
+            attributes=self._span_attributes(record),
+        )
+
+    def _span_attributes(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, str | int]:
         attributes: dict[str, str | int] = {
             "messaging.system": "kafka",
             "messaging.operation.type": "process",
@@ -207,12 +217,7 @@ class EventConsumer:
         }
         if record.key is not None:
             attributes["messaging.kafka.message.key"] = record.key.decode("utf-8", errors="replace")
-        return tracer.start_as_current_span(
-            f"process {record.topic}",
-            context=propagate.extract(headers),
-            kind=SpanKind.CONSUMER,
-            attributes=attributes,
-        )
+        return attributes
 
     async def apply_batch(
         self, records: tuple[ConsumerRecord[bytes, bytes], ...]
@@ -257,23 +262,77 @@ class EventConsumer:
                 self.group_id,
                 [(rc.id, rc.type, r.topic, r.partition, r.offset) for r, rc in wanted],
             )
-            for record, received, handler in work:
+            i = 0
+            while i < len(work):
+                record, received, handler = work[i]
+                i += 1
                 if handler is None:
                     outcomes.append((received.type, "ignored"))
-                elif received.id in fresh:
-                    fresh.discard(received.id)  # the same event twice in one batch
-                    with self._span(record, received.headers) as span:
-                        span.set_attribute("messaging.message.id", str(received.id))
-                        span.set_attribute("cloudevents.event_type", received.type)
-                        await handler(uow, received)
-                    outcomes.append((received.type, "applied"))
-                else:
+                    continue
+                if received.id not in fresh:
                     outcomes.append((received.type, "duplicate"))
+                    continue
+                fresh.discard(received.id)  # the same event twice in one batch
+                if isinstance(handler, Dispatch) and handler.batched:
+                    # The run of fresh events of this type that follows, applied together.
+                    run = [(record, received)]
+                    while i < len(work) and work[i][2] is handler and work[i][1].id in fresh:
+                        fresh.discard(work[i][1].id)
+                        run.append((work[i][0], work[i][1]))
+                        i += 1
+                    await self._apply_run(uow, handler, run)
+                    outcomes.extend((rc.type, "applied") for _, rc in run)
+                    continue
+                with self._span(record, received.headers) as span:
+                    span.set_attribute("messaging.message.id", str(received.id))
+                    span.set_attribute("cloudevents.event_type", received.type)
+                    await handler(uow, received)
+                outcomes.append((received.type, "applied"))
         per_event = (time.perf_counter() - started) / max(1, len(outcomes))
         for event_type, outcome in outcomes:
             metrics.EVENTS_CONSUMED.labels(metric_type(event_type), outcome).inc()
             if outcome == "applied":
                 metrics.EVENT_PROCESSING.observe(per_event)
+
+    async def _apply_run(
+        self,
+        uow: UnitOfWork,
+        handler: Dispatch[Any],
+        run: list[tuple[ConsumerRecord[bytes, bytes], Received]],
+    ) -> None:
+        """A batch reaction over ``run``. Each event it publishes continues its cause's trace:
+        through the CONSUMER span of that record when spans are exported, otherwise straight
+        from the record's own ``traceparent`` (no span would be recorded anyway)."""
+        spans: list[trace.Span] = []
+        for record, received in run:
+            if telemetry.exporting():
+                span = tracer.start_span(
+                    f"process {record.topic}",
+                    context=propagate.extract(received.headers),
+                    kind=SpanKind.CONSUMER,
+                    attributes={
+                        **self._span_attributes(record),
+                        "messaging.message.id": str(received.id),
+                        "cloudevents.event_type": received.type,
+                        "messaging.batch.message_count": len(run),
+                    },
+                )
+                spans.append(span)
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier, context=trace.set_span_in_context(span))
+            else:
+                carrier = {k: v for k, v in received.headers.items() if k in TRACE_HEADERS}
+            uow.causes[received.id] = carrier
+        try:
+            await handler.many(uow, [received for _, received in run])
+        except BaseException as exc:
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            for span in spans:
+                span.end()
+            uow.causes.clear()
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         headers = headers_dict(record.headers or ())
@@ -401,3 +460,21 @@ class EventConsumer:
 
 async def _raw_decoder(msg: Any) -> Any:
     return None
+
+
+def _poll_without_idle_sleep(subscriber: Any) -> None:
+    """Replace the batch subscriber's poll with one that returns as soon as records arrive.
+
+    FastStream's batch poll waits ``batch_timeout_ms`` for records and, when none came, *sleeps*
+    as long again before the next poll: a record that lands during that sleep waits for it to
+    end, which added up to 20 ms to every hop at low rates (half the p50 of plans → IRM). aiokafka's
+    ``getmany`` already returns as soon as a fetch brings records, so the wait alone is enough:
+    idle, the loop wakes once per ``batch_timeout_ms``; busy, batches form from what the fetcher
+    has buffered."""
+    timeout_ms, max_records = subscriber.batch_timeout_ms, subscriber.max_records
+
+    async def get_msg(consumer: Any) -> tuple[ConsumerRecord[bytes, bytes], ...]:
+        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        return tuple(chain.from_iterable(batches.values()))
+
+    subscriber.get_msg = get_msg

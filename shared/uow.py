@@ -18,14 +18,17 @@ import asyncpg
 from opentelemetry import propagate
 
 from shared.events.base import Event
-from shared.events.envelope import Envelope, source_uri
+from shared.events.envelope import Envelope, Received, source_uri
 
 
 class EventSink(Protocol):
     """What a use case needs of a unit of work besides its repositories: a place to hand the
     events its change caused. Every service's unit-of-work interface extends this."""
 
-    def publish(self, event: Event, *, time: datetime | None = None) -> object: ...
+    def publish(self, event: Event, *, time: datetime | None = None, cause: Received | None = None) -> object:
+        """``cause``: the consumed event this one follows from, when a batch reaction applies
+        several at once (its trace continues from that event, not from the batch)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -59,9 +62,12 @@ class _PendingTombstone:
 OUTBOX_COLUMNS = "event_id, topic, key, event_type, source, event_time, payload, traceparent, tracestate"
 
 
-def _pending(event: Event, service: str, time: datetime | None = None) -> _Pending:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)  # the request's (or consumed event's) trace continues on Kafka
+def _pending(
+    event: Event, service: str, time: datetime | None = None, carrier: dict[str, str] | None = None
+) -> _Pending:
+    if carrier is None:
+        carrier = {}
+        propagate.inject(carrier)  # the request's (or consumed event's) trace continues on Kafka
     return _Pending(Envelope.wrap(event, service=service, time=time), carrier)
 
 
@@ -81,10 +87,16 @@ class UnitOfWork:
     conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | asyncpg.Connection
     service: str
     _pending: list[_Pending | _PendingTombstone] = field(default_factory=list)
+    #: The trace context of each consumed event a batch reaction is applying, by event id (set
+    #: by the consumer): what an event published with ``cause=`` carries.
+    causes: dict[UUID, dict[str, str]] = field(default_factory=dict)
 
-    def publish(self, event: Event, *, time: datetime | None = None) -> Envelope:
+    def publish(
+        self, event: Event, *, time: datetime | None = None, cause: Received | None = None
+    ) -> Envelope:
         """Queue an event; it reaches the outbox when the transaction commits, and Kafka after."""
-        pending = _pending(event, self.service, time)
+        carrier = self.causes.get(cause.id) if cause is not None else None
+        pending = _pending(event, self.service, time, carrier)
         self._pending.append(pending)
         return pending.envelope
 

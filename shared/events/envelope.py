@@ -7,7 +7,6 @@ CloudEvents still reads the data, while tools that do (the official SDKs) read t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,14 +149,14 @@ def decode(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> 
     if model is None:
         raise PoisonMessage(PoisonReason.UNKNOWN_TYPE, f"no contract for type {h['ce_type']!r}")
     try:
-        payload = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PoisonMessage(PoisonReason.INVALID_JSON, str(exc)) from None
-    try:
-        event = model.model_validate(payload)
+        # One pass in pydantic-core: parse and validate together, no intermediate dicts.
+        event = model.model_validate_json(value or b"")
     except ValidationError as exc:
+        errors = exc.errors()
+        if errors and errors[0]["type"] == "json_invalid":
+            raise PoisonMessage(PoisonReason.INVALID_JSON, str(errors[0]["msg"])) from None
         fields = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in errors
         )
         raise PoisonMessage(PoisonReason.SCHEMA_INVALID, fields) from None
     time: datetime | None = None

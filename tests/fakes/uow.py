@@ -21,7 +21,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.events: list[Event] = []
 
-    def publish(self, event: Event, *, time: datetime | None = None) -> None:
+    def publish(self, event: Event, *, time: datetime | None = None, cause: object = None) -> None:
         self.events.append(event)
 
     def of_type(self, kind: type[Any]) -> list[Any]:

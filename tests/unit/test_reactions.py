@@ -40,3 +40,30 @@ async def test_several_parts_react_to_one_event_in_order_and_others_are_not_call
     assert PlanSubmitted in on and PlanEnded in on
     await on.handlers[PlanSubmitted](cast(Any, seen), _received(submitted))
     assert seen == ["first Plan 2025", "second Plan 2025"]
+
+
+async def test_a_batch_reaction_takes_the_run_and_per_event_ones_each_event_in_registration_order() -> None:
+    on = Reactions[list[str]]()
+
+    @on.on(PlanSubmitted)
+    async def one(uow: list[str], event: PlanSubmitted, _: Any) -> None:
+        uow.append(f"one {event.title}")
+
+    @on.on_batch(PlanSubmitted)
+    async def many(uow: list[str], run: Any) -> None:
+        uow.append("many " + ",".join(r.event.title for r in run))
+
+    def plan(title: str) -> PlanSubmitted:
+        return PlanSubmitted(
+            plan_id=uuid4(), member_id=uuid4(), title=title, start_date=date(2025, 1, 1),
+            end_date=date(2027, 1, 1), commitment_count=1, point_of_contact_id=uuid4(),
+            submitted_at=datetime(2025, 2, 1, tzinfo=UTC),
+        )  # fmt: skip
+
+    dispatch = on.handlers[PlanSubmitted]
+    seen: list[str] = []
+    await cast(Any, dispatch).many(seen, [_received(plan("A")), _received(plan("B"))])
+    assert seen == ["one A", "one B", "many A,B"]
+    seen.clear()
+    await dispatch(cast(Any, seen), _received(plan("C")))  # one at a time: a run of one
+    assert seen == ["one C", "many C"]

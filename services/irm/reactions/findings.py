@@ -4,6 +4,9 @@ runs both in the event's one unit of work."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from services.irm.domain.findings import KnownPlan
 from services.irm.settings import IrmSettings
 from services.irm.store import IrmUnitOfWork
@@ -14,12 +17,14 @@ from shared.reactions import Reactions
 
 
 def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
-    @on.on(PlanSubmitted)
-    async def on_plan_submitted(uow: IrmUnitOfWork, e: PlanSubmitted, _: Received) -> None:
+    @on.on_batch(PlanSubmitted)
+    async def on_plans_submitted(uow: IrmUnitOfWork, run: Sequence[Received]) -> None:
         """A cycle's plan submitted: it may remedy the member's ``no_new_plan`` procedural review."""
-        await use_cases.learn_plan(
-            uow, KnownPlan(e.plan_id, e.member_id, e.start_date, e.end_date, submitted_at=e.submitted_at)
-        )
+        submitted = [cast(PlanSubmitted, r.event) for r in run]
+        await use_cases.learn_plans(uow, [
+            KnownPlan(e.plan_id, e.member_id, e.start_date, e.end_date, submitted_at=e.submitted_at)
+            for e in submitted
+        ])  # fmt: skip
 
     @on.on(PlanEnded)
     async def on_plan_ended(uow: IrmUnitOfWork, e: PlanEnded, _: Received) -> None:

@@ -10,7 +10,9 @@ from the event's own fields.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
+from typing import cast
 
 from services.irm.domain.reviews import SubmittedPlan
 from services.irm.settings import IrmSettings
@@ -21,24 +23,26 @@ from shared.events.plans import PlanEnded, PlanState, PlanStateChanged, PlanSubm
 from shared.reactions import Reactions
 
 
+def _submitted(event: PlanSubmitted) -> SubmittedPlan:
+    return SubmittedPlan(
+        plan_id=event.plan_id,
+        member_id=event.member_id,
+        title=event.title,
+        start_date=event.start_date,
+        end_date=event.end_date,
+        submitted_at=event.submitted_at,
+    )
+
+
 def register(on: Reactions[IrmUnitOfWork], settings: IrmSettings) -> None:
-    @on.on(PlanSubmitted)
-    async def on_plan_submitted(uow: IrmUnitOfWork, event: PlanSubmitted, received: Received) -> None:
+    @on.on_batch(PlanSubmitted)
+    async def on_plans_submitted(uow: IrmUnitOfWork, run: Sequence[Received]) -> None:
         """Submission starts the Action Plan Review clock (and the midterm's, for a 4-year plan)."""
-        plan = SubmittedPlan(
-            plan_id=event.plan_id,
-            member_id=event.member_id,
-            title=event.title,
-            start_date=event.start_date,
-            end_date=event.end_date,
-            submitted_at=event.submitted_at,
-        )
-        await use_cases.schedule_on_submission(
-            uow,
-            use_cases.ScheduleOnSubmission(
-                plan, apr_due_months=settings.apr_due_months, midterm_due_months=settings.midterm_due_months
-            ),
-        )
+        await use_cases.schedule_on_submissions(uow, [
+            use_cases.ScheduleOnSubmission(_submitted(cast(PlanSubmitted, r.event)), settings.apr_due_months,
+                                           settings.midterm_due_months, cause=r)
+            for r in run
+        ])  # fmt: skip
 
     @on.on(PlanEnded)
     async def on_plan_ended(uow: IrmUnitOfWork, event: PlanEnded, received: Received) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 from uuid import UUID
 
@@ -21,6 +23,10 @@ class Findings(Protocol):
         """Store what an event says of a plan, filling in only what was unknown (a replay
         changes nothing); the plan as now known."""
 
+    async def learn_plans(self, plans: Sequence[KnownPlan]) -> list[KnownPlan]:
+        """:meth:`learn_plan` for several events in order, in one statement; each plan as now
+        known, in the order given."""
+
     async def plan(self, plan_id: UUID) -> KnownPlan | None: ...
 
     async def record_of(self, member_id: UUID) -> MemberRecord:
@@ -31,6 +37,10 @@ class Findings(Protocol):
         """Lock the member's findings for the rest of the unit of work (as :meth:`record_of`
         does) and say whether a procedural review of the member is open: cheap, where loading
         the whole record grows with the member's history."""
+
+    async def lock_members_under_review(self, member_ids: Sequence[UUID]) -> set[UUID]:
+        """:meth:`lock_member_under_review` for several members (locked in id order, so two
+        batches never wait on each other in a cycle): those with an open procedural review."""
 
     async def member_of_review(self, review_id: UUID) -> UUID | None: ...
 
@@ -59,6 +69,34 @@ class PgFindings:
         )  # fmt: skip
         assert row is not None  # an upsert always returns its row
         return KnownPlan(**dict(row))
+
+    async def learn_plans(self, plans: Sequence[KnownPlan]) -> list[KnownPlan]:
+        # The same plan twice in a run is merged first, as two upserts in a row would leave it
+        # (one statement cannot update a row twice).
+        merged: dict[UUID, KnownPlan] = {}
+        for plan in plans:
+            if plan.plan_id in merged:
+                merged[plan.plan_id].learn(plan)
+            else:
+                merged[plan.plan_id] = replace(plan)
+        ps = list(merged.values())
+        rows = await self._conn.fetch(
+            f"""INSERT INTO finding_plans ({_PLAN})
+                SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::date[], $4::date[], $5::timestamptz[],
+                                     $6::timestamptz[], $7::timestamptz[])
+                ON CONFLICT (plan_id) DO UPDATE SET
+                    start_date = COALESCE(finding_plans.start_date, EXCLUDED.start_date),
+                    end_date = COALESCE(finding_plans.end_date, EXCLUDED.end_date),
+                    created_at = COALESCE(finding_plans.created_at, EXCLUDED.created_at),
+                    submitted_at = COALESCE(finding_plans.submitted_at, EXCLUDED.submitted_at),
+                    ended_at = COALESCE(finding_plans.ended_at, EXCLUDED.ended_at)
+                RETURNING {_PLAN}""",  # noqa: S608  (constant column list, values bound)
+            [p.plan_id for p in ps], [p.member_id for p in ps], [p.start_date for p in ps],
+            [p.end_date for p in ps], [p.created_at for p in ps], [p.submitted_at for p in ps],
+            [p.ended_at for p in ps],
+        )  # fmt: skip
+        known = {r["plan_id"]: KnownPlan(**dict(r)) for r in rows}
+        return [replace(known[p.plan_id]) for p in plans]
 
     async def plan(self, plan_id: UUID) -> KnownPlan | None:
         row = await self._conn.fetchrow(f"SELECT {_PLAN} FROM finding_plans WHERE plan_id = $1", plan_id)  # noqa: S608
@@ -98,6 +136,24 @@ class PgFindings:
             [Finding(**{**dict(r), "reason": FindingReason(r["reason"])}) for r in findings],
             [ProceduralReview(**dict(r)) for r in reviews],
         )
+
+    async def lock_members_under_review(self, member_ids: Sequence[UUID]) -> set[UUID]:
+        if not member_ids:
+            return set()
+        ids = sorted(set(member_ids))
+        await self._conn.execute(
+            """INSERT INTO finding_members (member_id) SELECT m FROM unnest($1::uuid[]) AS m ORDER BY m
+               ON CONFLICT (member_id) DO UPDATE SET member_id = EXCLUDED.member_id""",
+            ids,
+        )
+        # A statement of its own, after the locks: its snapshot sees every review committed
+        # before they were granted.
+        rows = await self._conn.fetch(
+            """SELECT DISTINCT member_id FROM procedural_reviews
+               WHERE member_id = ANY($1::uuid[]) AND lifted_at IS NULL""",
+            ids,
+        )
+        return {r["member_id"] for r in rows}
 
     async def member_of_review(self, review_id: UUID) -> UUID | None:
         value = await self._conn.fetchval("SELECT member_id FROM procedural_reviews WHERE id = $1", review_id)

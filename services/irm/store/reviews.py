@@ -32,6 +32,13 @@ class Reviews(Protocol):
         """Store a new review and what it reviews (the plan as last submitted); False when the
         plan already has a review of that kind (a replay: nothing stored)."""
 
+    async def add_many_with_plans(
+        self, reviews: Sequence[Review], plans: Sequence[SubmittedPlan]
+    ) -> set[UUID]:
+        """A run of submissions in one statement: each plan as last submitted, and each review
+        unless its plan has one of that kind already (before, or earlier in ``reviews``); the ids
+        of the reviews stored."""
+
     async def add(self, review: Review) -> bool:
         """Store a new review; False when the plan already has one of that kind."""
 
@@ -116,6 +123,41 @@ class PgReviews:
             review.scheduled_at,
         )  # fmt: skip
         return added is not None
+
+    async def add_many_with_plans(
+        self, reviews: Sequence[Review], plans: Sequence[SubmittedPlan]
+    ) -> set[UUID]:
+        # DISTINCT ON keeps the last submission of a plan and the first review of a kind, as one
+        # statement per event in order would have left them.
+        rows = await self._conn.fetch(
+            """WITH p AS (
+                   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::date[],
+                                        $6::timestamptz[]) WITH ORDINALITY
+                       AS p(plan_id, member_id, title, start_date, end_date, submitted_at, n)
+               ), seen AS (
+                   INSERT INTO plans_seen (plan_id, member_id, title, start_date, end_date, submitted_at)
+                   SELECT DISTINCT ON (plan_id) plan_id, member_id, title, start_date, end_date, submitted_at
+                   FROM p ORDER BY plan_id, n DESC
+                   ON CONFLICT (plan_id) DO UPDATE SET title = EXCLUDED.title,
+                       start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                       submitted_at = EXCLUDED.submitted_at
+               )
+               INSERT INTO reviews (id, plan_id, member_id, kind, state, opened_on, due_date, scheduled_at)
+               SELECT DISTINCT ON (plan_id, kind) id, plan_id, member_id, kind, state, opened_on, due_date,
+                      scheduled_at
+               FROM unnest($7::uuid[], $8::uuid[], $9::uuid[], $10::text[], $11::text[], $12::date[],
+                           $13::date[], $14::timestamptz[]) WITH ORDINALITY
+                   AS r(id, plan_id, member_id, kind, state, opened_on, due_date, scheduled_at, n)
+               ORDER BY plan_id, kind, n
+               ON CONFLICT (plan_id, kind) DO NOTHING
+               RETURNING id""",
+            [p.plan_id for p in plans], [p.member_id for p in plans], [p.title for p in plans],
+            [p.start_date for p in plans], [p.end_date for p in plans], [p.submitted_at for p in plans],
+            [r.id for r in reviews], [r.plan_id for r in reviews], [r.member_id for r in reviews],
+            [r.kind.value for r in reviews], [r.state.value for r in reviews], [r.opened_on for r in reviews],
+            [r.due_date for r in reviews], [r.scheduled_at for r in reviews],
+        )  # fmt: skip
+        return {r["id"] for r in rows}
 
     async def add(self, review: Review) -> bool:
         added = await self._conn.fetchval(

@@ -8,6 +8,7 @@ co-creation minimum not met or no progress (``source=FindingSource.REVIEW``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
@@ -53,13 +54,25 @@ async def _apply(uow: IrmUnitOfWork, record: MemberRecord, events: list[Event]) 
 async def learn_plan(uow: IrmUnitOfWork, plan: KnownPlan, *, now: datetime | None = None) -> KnownPlan:
     """What an event says of a plan (created, submitted, ended). A submission may remedy the
     member's procedural review (a new plan after a ``no_new_plan`` finding)."""
-    known = await uow.findings.learn_plan(plan)
+    return (await learn_plans(uow, [plan], now=now))[0]
+
+
+async def learn_plans(
+    uow: IrmUnitOfWork, plans: Sequence[KnownPlan], *, now: datetime | None = None
+) -> list[KnownPlan]:
+    """:func:`learn_plan` for a run of events in order (the consumer's hot path): one statement
+    stores them all, one locks their members; only a member under procedural review (rare)
+    costs more."""
+    known = await uow.findings.learn_plans(plans)
     # Only an open procedural review can be remedied by a submission; the member's lock first, so
     # a review started meanwhile sees this plan (its start lifts it at once) or is seen here.
-    if plan.submitted_at is not None and await uow.findings.lock_member_under_review(known.member_id):
-        record = await uow.findings.record_of(known.member_id)
-        mine = next((p for p in record.plans if p.plan_id == known.plan_id), known)
-        await _apply(uow, record, record.plan_submitted(mine, now=now or datetime.now(UTC)))
+    members = [k.member_id for k, p in zip(known, plans, strict=True) if p.submitted_at is not None]
+    under = await uow.findings.lock_members_under_review(members) if members else set()
+    for k, p in zip(known, plans, strict=True):
+        if p.submitted_at is not None and k.member_id in under:
+            record = await uow.findings.record_of(k.member_id)
+            mine = next((x for x in record.plans if x.plan_id == k.plan_id), k)
+            await _apply(uow, record, record.plan_submitted(mine, now=now or datetime.now(UTC)))
     return known
 
 

@@ -4,6 +4,7 @@ government), so it is checked here and refused with ``Forbidden``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -16,6 +17,7 @@ from services.irm.use_cases._common import check_irm_or_assigned, review_of
 from shared.auth import Principal, Role, person_id
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.base import Event
+from shared.events.envelope import Received
 from shared.events.irm import ReviewCommentReceived, ReviewState
 
 ReportKind = Literal["review_due_soon", "review_overdue"]
@@ -52,19 +54,33 @@ class ScheduleOnSubmission:
     plan: SubmittedPlan
     apr_due_months: int = 4
     midterm_due_months: int = 4
+    #: The consumed event that asked for it: what the reviews' events follow from.
+    cause: Received | None = None
 
 
 async def schedule_on_submission(uow: IrmUnitOfWork, cmd: ScheduleOnSubmission) -> list[Review]:
     """Submission opens the APR and, for a four-year plan, the midterm review at its midpoint."""
+    return await schedule_on_submissions(uow, [cmd])
+
+
+async def schedule_on_submissions(uow: IrmUnitOfWork, cmds: Sequence[ScheduleOnSubmission]) -> list[Review]:
+    """:func:`schedule_on_submission` for a run of submitted plans, in order, with one statement
+    for them all (the consumer's hot path). A plan that has a review of a kind already (a
+    replayed event) gets nothing new of that kind and nothing is published for it."""
+    now = datetime.now(UTC)
+    planned: list[tuple[Review, list[Event], Received | None]] = []
+    for cmd in cmds:
+        apr, events = Review.action_plan_review(cmd.plan, due_months=cmd.apr_due_months, now=now)
+        planned.append((apr, events, cmd.cause))
+        midterm = Review.midterm_review(cmd.plan, due_months=cmd.midterm_due_months, now=now)
+        if midterm is not None:
+            planned.append((*midterm, cmd.cause))
+    added = await uow.reviews.add_many_with_plans([r for r, _, _ in planned], [c.plan for c in cmds])
     scheduled: list[Review] = []
-    apr = await schedule_action_plan_review(uow, ScheduleActionPlanReview(cmd.plan, cmd.apr_due_months))
-    if apr is not None:
-        scheduled.append(apr)
-    midterm = Review.midterm_review(cmd.plan, due_months=cmd.midterm_due_months, now=datetime.now(UTC))
-    if midterm is not None:
-        review, events = midterm
-        if await uow.reviews.add(review):
-            _publish(uow, events)
+    for review, events, cause in planned:
+        if review.id in added:
+            for event in events:
+                uow.publish(event, cause=cause)
             scheduled.append(review)
     return scheduled
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import replace
 from uuid import UUID
 
@@ -23,6 +24,13 @@ class FakeFindings:
         else:
             known.learn(plan)
         return replace(known)
+
+    async def learn_plans(self, plans: Sequence[KnownPlan]) -> list[KnownPlan]:
+        learned = [await self.learn_plan(p) for p in plans]
+        return [replace(self.plans[k.plan_id]) for k in learned]
+
+    async def lock_members_under_review(self, member_ids: Sequence[UUID]) -> set[UUID]:
+        return {m for m in member_ids if await self.lock_member_under_review(m)}
 
     async def plan(self, plan_id: UUID) -> KnownPlan | None:
         known = self.plans.get(plan_id)

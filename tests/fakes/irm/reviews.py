@@ -35,6 +35,13 @@ class FakeReviews:
         self.by_id[review.id] = review
         return True
 
+    async def add_many_with_plans(
+        self, reviews: Sequence[Review], plans: Sequence[SubmittedPlan]
+    ) -> set[UUID]:
+        for plan in plans:
+            self.plans[plan.plan_id] = plan
+        return {r.id for r in reviews if await self.add(r)}
+
     async def add(self, review: Review) -> bool:
         if self._taken(review):
             return False
