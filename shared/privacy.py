@@ -8,6 +8,7 @@ kept: a budget line is not a phone number.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -17,6 +18,9 @@ _PHONE_LIKE = re.compile(r"(?<![\w(+])[+(]?\d[\d\s().-]{6,}\d(?![\w])")
 _NOT_A_PHONE = re.compile(r"\d{4}\s*[-/]\s*\d{4}|\d{4}-\d\d-\d\d|\d\d?[./-]\d\d?[./-]\d{4}")
 EMAIL_MASK = "[e-mail removed]"
 PHONE_MASK = "[phone removed]"
+#: Fewer digits than this are not taken for a phone number.
+PHONE_MIN_DIGITS = 8
+_DIGIT = re.compile(r"\d")
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -24,10 +28,26 @@ def _phone(match: re.Match[str]) -> str:
     digits = sum(c.isdigit() for c in text)
     international = text.startswith(("+", "00", "("))
     # Eight bare digits ("20242026") are too often a number of something else.
-    bare_eight = digits == 8 and not international and " " not in text
-    if _NOT_A_PHONE.fullmatch(text.strip()) or digits < 8 or bare_eight:
+    bare_eight = digits == PHONE_MIN_DIGITS and not international and " " not in text
+    if _NOT_A_PHONE.fullmatch(text.strip()) or digits < PHONE_MIN_DIGITS or bare_eight:
         return text
     return PHONE_MASK
+
+
+def _may_hold_phone(text: str) -> bool:
+    """Whether ``text`` has digits enough for a phone number anywhere in it. A phone match is
+    made of ``\\d`` digits and separators only, so a text with fewer than
+    :data:`PHONE_MIN_DIGITS` of them has no match that :func:`_phone` would mask. Most texts (and
+    nearly every log value) have few digits; this C-level scan is much cheaper than the pattern."""
+    return len(_DIGIT.findall(text)) >= PHONE_MIN_DIGITS
+
+
+def _mask_contacts(text: str, phone: Callable[[re.Match[str]], str]) -> str:
+    # No "@", no e-mail address: the e-mail pattern, tried at every character of every word,
+    # is the slowest part of masking a text that has none.
+    if "@" in text:
+        text = _EMAIL.sub(EMAIL_MASK, text)
+    return _PHONE_LIKE.sub(phone, text) if _may_hold_phone(text) else text
 
 
 def redact_contacts(text: str) -> str:
@@ -36,7 +56,7 @@ def redact_contacts(text: str) -> str:
     Where the text is kept whole (moderators see an input as written) this is applied to what
     is published; what the public API, a public event or a log line carries never holds a way to
     reach someone, even when its author pasted one in."""
-    return _PHONE_LIKE.sub(_phone, _EMAIL.sub(EMAIL_MASK, text))
+    return _mask_contacts(text, _phone)
 
 
 #: Schemes whose whole point is to reach a person.
@@ -79,6 +99,8 @@ def _log_phone(match: re.Match[str]) -> str:
 def scrub(text: str) -> str:
     """A text fit for a log line or an error answer: no database row details, no e-mail
     address, no phone number (addresses of machines are kept)."""
-    text = _DB_DETAIL.sub("", text)
-    text = _FAILING_ROW.sub("Failing row contains (…)", text)
-    return _PHONE_LIKE.sub(_log_phone, _EMAIL.sub(EMAIL_MASK, text))
+    if "DETAIL:" in text or "HINT:" in text:
+        text = _DB_DETAIL.sub("", text)
+    if "Failing row contains" in text:
+        text = _FAILING_ROW.sub("Failing row contains (…)", text)
+    return _mask_contacts(text, _log_phone)
