@@ -23,13 +23,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Status, StatusCode
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import docs_ui, errors, metrics
+from shared import docs_ui, errors, metrics, telemetry
 from shared.logging import get_logger, safe_traceback
 from shared.openapi import install as install_openapi
 
@@ -337,7 +336,14 @@ def create_app(
     """``required`` names the readiness checks that decide readiness (all of them when None);
     the others are reported only, as ``"<name>": "reachable" | "unreachable"`` too."""
     # /docs is our own page (shared.docs_ui); FastAPI's pages load floating CDN files unchecked.
-    app = FastAPI(title=title, description=description, version=version, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=telemetry.NATIVE_TELEMETRY_OFF,
+    )
     docs_ui.install(app)
 
     @app.exception_handler(Problem)
@@ -423,10 +429,7 @@ def create_app(
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    # One span per request; per-chunk send/receive spans cost more than they tell.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["send", "receive"]
-    )
+    telemetry.instrument_app(app, _QUIET_ROUTES)
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(_RequestContext)  # added last: the outermost, around the body limit too
     install_openapi(app)  # the document says what the handlers above really answer

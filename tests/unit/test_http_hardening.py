@@ -251,3 +251,24 @@ async def test_metric_labels_are_bounded(api: httpx.AsyncClient) -> None:
     before = _count("GET", "unmatched", "404")
     assert (await api.get("/v1/made-up/path-12345")).status_code == 404
     assert _count("GET", "unmatched", "404") == before + 1
+
+
+async def test_request_logs_carry_the_callers_trace_without_an_exporter(
+    api: httpx.AsyncClient, logs: io.StringIO
+) -> None:
+    """Without an exporter no span is recorded, yet each request's log line names its trace: the
+    caller's when it sent a ``traceparent``, a new one otherwise."""
+    from shared.telemetry import configure_telemetry, exporting
+
+    configure_telemetry("hardening")
+    assert not exporting()
+    trace_id, parent_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    headers = {"traceparent": f"00-{trace_id}-{parent_span}-01", "x-request-id": "traced-1"}
+    assert (await api.get("/v1/items/1", headers=headers)).status_code == 200
+    assert (await api.get("/v1/items/2", headers={"x-request-id": "traced-2"})).status_code == 200
+    lines = {line.get("request_id"): line for line in _lines(logs) if line.get("event") == "http request"}
+    assert lines["traced-1"]["trace_id"] == trace_id
+    assert re.fullmatch(r"[0-9a-f]{16}", lines["traced-1"]["span_id"])
+    assert lines["traced-1"]["span_id"] != parent_span  # the server's own span, a child
+    assert re.fullmatch(r"[0-9a-f]{32}", lines["traced-2"]["trace_id"])
+    assert lines["traced-2"]["trace_id"] != trace_id
