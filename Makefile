@@ -54,6 +54,11 @@ openapi: .venv/.synced
 bench: .venv/.synced
 	$(RUN) python -m bench.e2e
 
+## bench-loop: one PlanSubmitted round the whole loop (irm, consultation, notifications by e-mail), each consumer's drain, next to raw aiokafka
+.PHONY: bench-loop
+bench-loop: .venv/.synced
+	$(RUN) python -m bench.loop
+
 ## bench-plans: the plan page and search under load, and the import of 5,000 commitments
 bench-plans: .venv/.synced
 	$(RUN) python -m bench.tools wrk
