@@ -11,6 +11,7 @@ that quotes that id, ``x-request-id`` and the security headers included.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -214,6 +215,14 @@ def _with_security_headers(
     ``Cache-Control`` of its own may be stored but is revalidated each time (``no-cache``: the
     public plan page's ETag keeps that cheap); anything else is ``no-store``."""
     names = {name.lower() for name, _ in headers}
+    if names.isdisjoint(_ROUTE_MAY_SET):  # nearly every answer: nothing of ours to keep or drop
+        html = b"content-type" in names and any(
+            n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers
+        )
+        headers.append((b"x-request-id", request_id.encode()))
+        headers.extend(_DEFAULT_HTML if html else _DEFAULT_JSON)
+        headers.append(_NO_CACHE if public_read and not authenticated else _NO_STORE)
+        return headers
     html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
     out = [h for h in headers if not (authenticated and h[0].lower() == b"cache-control")]
     out.append((b"x-request-id", request_id.encode()))
@@ -221,8 +230,37 @@ def _with_security_headers(
     if b"content-security-policy" not in names:
         out.append((b"content-security-policy", (HTML_CSP if html else JSON_CSP).encode()))
     if authenticated or b"cache-control" not in names:
-        out.append((b"cache-control", b"no-cache" if public_read and not authenticated else b"no-store"))
+        out.append(_NO_CACHE if public_read and not authenticated else _NO_STORE)
     return out
+
+
+#: Headers a route may set that :func:`_with_security_headers` keeps or replaces.
+_ROUTE_MAY_SET = frozenset({b"cache-control", b"content-security-policy", *(n for n, _ in _SECURITY_HEADERS)})
+_DEFAULT_JSON = (*_SECURITY_HEADERS, (b"content-security-policy", JSON_CSP.encode()))
+_DEFAULT_HTML = (*_SECURITY_HEADERS, (b"content-security-policy", HTML_CSP.encode()))
+_NO_CACHE = (b"cache-control", b"no-cache")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class _HttpMetrics:
+    """The request counter's and duration histogram's children by label values, looked up once:
+    ``labels()`` takes a lock and builds a key each time. Label values are bounded (methods,
+    route templates, statuses), so is this."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                metrics.HTTP_REQUESTS.labels(method, route, str(status)),
+                metrics.HTTP_DURATION.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def _internal_error_body(request_id: str, path: str) -> bytes:
@@ -250,6 +288,7 @@ class _RequestContext:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._metrics = _HttpMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -310,9 +349,8 @@ class _RequestContext:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
             elapsed = time.perf_counter() - started
-            metrics.HTTP_REQUESTS.labels(method, path, str(status)).inc()
-            metrics.HTTP_DURATION.labels(method, path).observe(elapsed)
-            if path not in _QUIET_ROUTES:
+            self._metrics.observe(method, path, status, elapsed)
+            if path not in _QUIET_ROUTES and log.isEnabledFor(logging.INFO):
                 log.info(
                     "http request",
                     method=method,
