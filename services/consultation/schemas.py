@@ -3,6 +3,7 @@ silently ignored field); sizes are bounded so that no input is unboundedly expen
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -19,13 +20,17 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: NUL and the other C0 controls but tab, newline and carriage return; DEL; lone surrogates.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def _safe(value: str) -> str:
     """Refuse what Postgres cannot store or what no person types: NUL and other control
-    characters (newlines and tabs aside) and lone UTF-16 surrogates."""
-    for c in value:
-        code = ord(c)
-        if (code < 32 and c not in "\n\r\t") or 0xD800 <= code <= 0xDFFF or code == 0x7F:
-            raise ValueError(f"contains a control character (U+{code:04X})")
+    characters (newlines and tabs aside) and lone UTF-16 surrogates. (One pattern search: a
+    loop over the characters in Python cost about 10 us per comment.)"""
+    found = _UNSAFE.search(value)
+    if found is not None:
+        raise ValueError(f"contains a control character (U+{ord(found.group()):04X})")
     return value
 
 

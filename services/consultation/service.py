@@ -21,7 +21,9 @@ SPEC = ServiceSpec(
     "moderation, reasoned responses and participation reports. Reads are public; writes need a "
     "bearer token.",
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, inputs_router, responses_router, forum_router],
+    # Routes are matched in this order, one after another: comments, the busiest route by far,
+    # come first (no path of one router matches another's, and the documents sort their paths).
+    routers=[inputs_router, router, responses_router, forum_router],
     background=[timer_loop],
     reactions=lambda rt: reactions(ConsultationSettings.of(rt.settings)),
     uow=PgConsultationUnitOfWork,
