@@ -7,7 +7,6 @@ Moderators (and staff) see everything, and every action they take is in the audi
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -88,16 +87,15 @@ def _post(
 
 def _created(item: Input) -> Response:
     """The 201 answer, encoded here: the same JSON FastAPI would make of the dict, without its
-    generic validation and encoding pass (the posting path is the one under load)."""
-    body = {
-        "id": str(item.id),
-        "seq": item.seq,
-        "kind": item.kind.value,
-        "round_id": str(item.round_id),
-        "created_at": item.created_at.isoformat(),
-    }
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(content, status_code=201, media_type="application/json")
+    generic validation and encoding pass (the posting path is the one under load). Every value is
+    a UUID, an integer, an enum's value or an ISO 8601 time: nothing in them needs escaping, so
+    they are written as they are (a fifth of the cost of ``json.dumps``)."""
+    assert item.seq is not None  # stored: a duplicate is refused before
+    content = (
+        f'{{"id":"{item.id}","seq":{item.seq:d},"kind":"{item.kind.value}",'
+        f'"round_id":"{item.round_id}","created_at":"{item.created_at.isoformat()}"}}'
+    )
+    return Response(content.encode(), status_code=201, media_type="application/json")
 
 
 @router.post("/rounds/{round_id}/submissions", status_code=201, response_model=InputCreated, tags=["inputs"])
