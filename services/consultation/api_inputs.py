@@ -8,6 +8,7 @@ Moderators (and staff) see everything, and every action they take is in the audi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -54,7 +55,13 @@ class FlagOut(BaseModel):
 
 
 def _limit(settings: ConsultationSettings) -> inputs.RateLimit:
-    return inputs.RateLimit(settings.rate_limit_inputs, timedelta(seconds=settings.rate_limit_window_s))
+    return _rate_limit(settings.rate_limit_inputs, settings.rate_limit_window_s)
+
+
+@cache
+def _rate_limit(per_window: int, window_s: float) -> inputs.RateLimit:
+    """One value per setting (there is one setting): not rebuilt for every post."""
+    return inputs.RateLimit(per_window, timedelta(seconds=window_s))
 
 
 def _post(
