@@ -70,6 +70,10 @@ def broker_security(settings: ServiceSettings | None) -> BaseSecurity | None:
     )
 
 
+#: The default of ``kafka_linger_ms``, for producers made without settings (benchmark baselines).
+_DEFAULT_LINGER_MS: int = ServiceSettings.model_fields["kafka_linger_ms"].default
+
+
 def make_producer(
     bootstrap: str, client_id: str, settings: ServiceSettings | None = None
 ) -> AIOKafkaProducer:
@@ -80,7 +84,7 @@ def make_producer(
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
+        linger_ms=settings.kafka_linger_ms if settings is not None else _DEFAULT_LINGER_MS,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
     )

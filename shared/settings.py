@@ -69,6 +69,9 @@ class ServiceSettings(BaseSettings):
     relay_retention_days: int = 7
     #: After a wake-up, wait this long for more commits before publishing (latency vs. batching).
     relay_coalesce_s: float = 0.005
+    #: How long the Kafka producer holds a record for more to share its request. The relay hands
+    #: it a whole pass at once, so batches form without waiting; a longer linger only delays.
+    kafka_linger_ms: int = Field(default=5, ge=0, le=1000)
 
     # --- consumers ------------------------------------------------------------------
     consumer_max_attempts: int = Field(default=5, ge=1)

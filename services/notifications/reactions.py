@@ -4,7 +4,9 @@ are and what things are called, and turn each event someone must hear of into a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar, cast
 from uuid import UUID
 
 from services.notifications.domain.recipients import PlanContact, Recipient, RecipientKind
@@ -13,7 +15,7 @@ from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsUnitOfWork
 from services.notifications.use_cases import fan_out, learning
 from shared.events import topics
-from shared.events.base import Tombstone
+from shared.events.base import Event, Tombstone
 from shared.events.consultation import (
     AuthorContactRegistered,
     CommentModerated,
@@ -47,6 +49,8 @@ from shared.events.plans import (
 from shared.reactions import Reactions
 
 U = NotificationsUnitOfWork
+E = TypeVar("E", bound=Event)
+Reaction = Callable[[U, E, Received], Awaitable[None]]
 M, P, C, R, V = ScopeType.MEMBER, ScopeType.PLAN, ScopeType.COMMITMENT, ScopeType.ROUND, ScopeType.REVIEW
 
 
@@ -56,7 +60,22 @@ def _day(at: datetime) -> str:
 
 def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
     consultation_url = (settings.consultation_url if settings else "http://127.0.0.1:8002").rstrip("/")
-    on = Reactions[U]()
+    reactions = Reactions[U]()
+
+    def each(event_type: type[E]) -> Callable[[Reaction[E]], Reaction[E]]:
+        """Register a reaction to one event as a reaction to a run of them: the run's fan-outs
+        are queued together at its end (:func:`fan_out.collected`)."""
+
+        def register(reaction: Reaction[E]) -> Reaction[E]:
+            @reactions.on_batch(event_type)
+            async def run(uow: U, events: Sequence[Received]) -> None:
+                async with fan_out.collected(uow):
+                    for received in events:
+                        await reaction(uow, cast(E, received.event), received)
+
+            return reaction
+
+        return register
 
     async def tell(
         uow: U, meta: Received, kind: str, scopes: dict[ScopeType, UUID], **params: object
@@ -66,19 +85,19 @@ def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
         await fan_out.notify(uow, trigger)
 
     # --- who people are ------------------------------------------------------------------------
-    @on.on(ContactRegistered)
+    @each(ContactRegistered)
     async def on_contact(uow: U, e: ContactRegistered, _: Received) -> None:
         person = Recipient(id=e.contact_id, name=e.name, email=e.email, phone=e.phone, language=e.language)
         await learning.learn_recipient(uow, learning.LearnRecipient(person))
 
-    @on.on(AuthorContactRegistered)
+    @each(AuthorContactRegistered)
     async def on_author(uow: U, e: AuthorContactRegistered, _: Received) -> None:
         channels = frozenset(c for c, has in ((Channel.EMAIL, e.email), (Channel.SMS, e.phone)) if has)
         person = Recipient(id=e.input_id, name=e.name, email=e.email, phone=e.phone, language=e.language,
                            kind=RecipientKind.AUTHOR, channels=channels)  # fmt: skip
         await learning.learn_recipient(uow, learning.LearnRecipient(person))
 
-    @on.on(Tombstone)
+    @each(Tombstone)
     async def on_tombstone(uow: U, e: Tombstone, _: Received) -> None:
         """The service that holds a person's details was told to forget them: so do we."""
         kind = {
@@ -93,75 +112,75 @@ def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
             await learning.forget_recipient(uow, learning.ForgetRecipient(recipient_id, kind[e.source_topic]))
 
     # --- what things are called ----------------------------------------------------------------
-    @on.on(MemberCreated)
+    @each(MemberCreated)
     async def on_member(uow: U, e: MemberCreated, _: Received) -> None:
         await uow.lookups.save_member(e.member_id, e.name)
 
-    @on.on(PlanCreated)
+    @each(PlanCreated)
     async def on_plan_created(uow: U, e: PlanCreated, _: Received) -> None:
         await learning.remember_plan_contact(uow, learning.RememberPlanContact(_contact(e)))
 
     # --- plans ---------------------------------------------------------------------------------
-    @on.on(PlanSubmitted)
+    @each(PlanSubmitted)
     async def on_plan_submitted(uow: U, e: PlanSubmitted, meta: Received) -> None:
         await learning.remember_plan_contact(uow, learning.RememberPlanContact(_contact(e)))
         await tell(
             uow, meta, "plan_submitted", {M: e.member_id, P: e.plan_id}, submitted_on=_day(e.submitted_at)
         )
 
-    @on.on(MilestoneOverdue)
+    @each(MilestoneOverdue)
     async def on_milestone_overdue(uow: U, e: MilestoneOverdue, meta: Received) -> None:
         await tell(uow, meta, "milestone_overdue", {M: e.member_id, P: e.plan_id, C: e.commitment_id},
                    milestone_number=e.number, end_date=e.end_date.isoformat())  # fmt: skip
 
-    @on.on(NextPlanOverdue)
+    @each(NextPlanOverdue)
     async def on_next_plan_overdue(uow: U, e: NextPlanOverdue, meta: Received) -> None:
         # The previous plan's point of contact is the member's voice here.
         await tell(uow, meta, "next_plan_overdue", {M: e.member_id, P: e.previous_plan_id},
                    due_date=e.due_date.isoformat())  # fmt: skip
 
-    @on.on(RepositoryStale)
+    @each(RepositoryStale)
     async def on_repository_stale(uow: U, e: RepositoryStale, meta: Received) -> None:
         await tell(uow, meta, "repository_stale", {M: e.member_id, P: e.plan_id},
                    period_end=e.period_end.isoformat(), updates_in_period=e.updates_in_period)  # fmt: skip
 
     # --- IRM -----------------------------------------------------------------------------------
-    @on.on(ReviewScheduled)
+    @each(ReviewScheduled)
     async def on_review_scheduled(uow: U, e: ReviewScheduled, meta: Received) -> None:
         await uow.lookups.save_review(e.review_id, e.plan_id, e.kind.value, due_date=e.due_date)
         await tell(uow, meta, "review_scheduled", {M: e.member_id, P: e.plan_id, V: e.review_id},
                    due_date=e.due_date.isoformat(), review_kind=e.kind.value)  # fmt: skip
 
-    @on.on(ResearcherAssigned)
+    @each(ResearcherAssigned)
     async def on_researcher_assigned(uow: U, e: ResearcherAssigned, meta: Received) -> None:
         await uow.lookups.save_review(e.review_id, e.plan_id, e.kind.value, researcher_id=e.researcher_id)
         await tell(uow, meta, "review_assigned", {M: e.member_id, P: e.plan_id, V: e.review_id},
                    review_kind=e.kind.value)  # fmt: skip
 
-    @on.on(ReviewDraftPublished)
+    @each(ReviewDraftPublished)
     async def on_draft(uow: U, e: ReviewDraftPublished, meta: Received) -> None:
         await tell(uow, meta, "review_draft_open", {M: e.member_id, P: e.plan_id, V: e.review_id},
                    review_kind=e.kind.value, comments_until=e.comments_until.isoformat(),
                    url=e.draft_url or "")  # fmt: skip
 
-    @on.on(ReviewPublished)
+    @each(ReviewPublished)
     async def on_review_published(uow: U, e: ReviewPublished, meta: Received) -> None:
         await tell(uow, meta, "review_published", {M: e.member_id, P: e.plan_id, V: e.review_id},
                    review_kind=e.kind.value, url=e.url)  # fmt: skip
 
-    @on.on(ReviewDueSoon)
+    @each(ReviewDueSoon)
     async def on_review_due_soon(uow: U, e: ReviewDueSoon, meta: Received) -> None:
         await tell(uow, meta, "review_due_soon", {M: e.member_id, P: e.plan_id, V: e.review_id},
                    review_kind=e.kind.value, due_date=e.due_date.isoformat(),
                    days_left=e.days_left)  # fmt: skip
 
-    @on.on(ReviewOverdue)
+    @each(ReviewOverdue)
     async def on_review_overdue(uow: U, e: ReviewOverdue, meta: Received) -> None:
         await tell(uow, meta, "review_overdue", {M: e.member_id, P: e.plan_id, V: e.review_id},
                    review_kind=e.kind.value, due_date=e.due_date.isoformat())  # fmt: skip
 
     # --- consultation --------------------------------------------------------------------------
-    @on.on(ConsultationScheduled)
+    @each(ConsultationScheduled)
     async def on_scheduled(uow: U, e: ConsultationScheduled, meta: Received) -> None:
         await uow.lookups.save_round(e.round_id, e.plan_id, e.title)
         scopes = {M: e.member_id, P: e.plan_id, R: e.round_id}
@@ -172,18 +191,18 @@ def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
                        opens_on=_day(e.opens_at), notice_days=f"{e.notice_days:g}",
                        required_days=e.notice_days_required)  # fmt: skip
 
-    @on.on(ConsultationOpened)
+    @each(ConsultationOpened)
     async def on_opened(uow: U, e: ConsultationOpened, meta: Received) -> None:
         await tell(uow, meta, "consultation_opened", {M: e.member_id, P: e.plan_id, R: e.round_id},
                    closes_on=_day(e.closes_at))  # fmt: skip
 
-    @on.on(ConsultationClosingSoon)
+    @each(ConsultationClosingSoon)
     async def on_closing_soon(uow: U, e: ConsultationClosingSoon, meta: Received) -> None:
         await uow.lookups.save_round(e.round_id, e.plan_id, e.title)
         await tell(uow, meta, "consultation_closing_soon", {M: e.member_id, P: e.plan_id, R: e.round_id},
                    round_title=e.title, closes_on=_day(e.closes_at))  # fmt: skip
 
-    @on.on(ConsultationClosed)
+    @each(ConsultationClosed)
     async def on_closed(uow: U, e: ConsultationClosed, meta: Received) -> None:
         """A round that ran needs a reasoned response to each input (standard 4)."""
         if e.reason == "cancelled":
@@ -191,7 +210,7 @@ def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
         await tell(uow, meta, "consultation_closed", {M: e.member_id, P: e.plan_id, R: e.round_id},
                    closed_on=_day(e.closed_at), submissions=e.submissions, comments=e.comments)  # fmt: skip
 
-    @on.on(ResponsePublished)
+    @each(ResponsePublished)
     async def on_response(uow: U, e: ResponsePublished, meta: Received) -> None:
         """Each input's author who asked to hear of the answer (their recipient id is the input's)."""
         at = meta.time or e.published_at
@@ -200,20 +219,20 @@ def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
                           recipient_ids=tuple(e.input_ids))  # fmt: skip
         await fan_out.notify(uow, trigger)
 
-    @on.on(CommentModerated)
+    @each(CommentModerated)
     async def on_moderated(uow: U, e: CommentModerated, meta: Received) -> None:
         if e.action is ModerationAction.FLAGGED:
             await tell(
                 uow, meta, "input_flagged", {P: e.plan_id, R: e.round_id}, input_kind=e.input_kind.value
             )
 
-    @on.on(ForumMeetingOverdue)
+    @each(ForumMeetingOverdue)
     async def on_forum_overdue(uow: U, e: ForumMeetingOverdue, meta: Received) -> None:
         await tell(uow, meta, "forum_meeting_overdue", {M: e.member_id},
                    since=e.since.isoformat(), due_on=e.due_on.isoformat())  # fmt: skip
 
     # --- our own ---------------------------------------------------------------------------------
-    @on.on(DeliveryFailed)
+    @each(DeliveryFailed)
     async def on_delivery_failed(uow: U, e: DeliveryFailed, meta: Received) -> None:
         """Staff hear of failed deliveries (but not of a failed alert about one: no loop)."""
         if e.template == "delivery_failed":
@@ -221,7 +240,7 @@ def reactions(settings: NotificationsSettings | None = None) -> Reactions[U]:
         await tell(uow, meta, "delivery_failed", {}, failed_template=e.template, channel=e.channel.value,
                    attempts=e.attempts)  # fmt: skip
 
-    return on
+    return reactions
 
 
 def _contact(event: PlanCreated | PlanSubmitted) -> PlanContact:

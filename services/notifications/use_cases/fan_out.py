@@ -5,6 +5,9 @@ recipient)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -20,7 +23,53 @@ class FannedOut:
     held_for_digest: int
 
 
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """What one trigger queues: deliveries now, items held for digests."""
+
+    deliveries: list[Delivery]
+    held: list[DigestItem]
+
+
+#: Fan-outs waiting for the end of a run of events (see :func:`collected`); None outside one.
+_collecting: ContextVar[list[FanOut] | None] = ContextVar("sharaka_fan_outs", default=None)
+
+
+@asynccontextmanager
+async def collected(uow: NotificationsUnitOfWork) -> AsyncIterator[None]:
+    """Within it, :func:`notify` only decides who hears of what; the deliveries and digest items
+    of every trigger are queued together on a clean exit, one statement per table for a run of
+    events instead of two per event. Nothing a fan-out reads is written by another's queueing
+    (deliveries are unique per event, template, channel and recipient), so the result is the
+    same as queueing each at once."""
+    pending: list[FanOut] = []
+    token = _collecting.set(pending)
+    try:
+        yield
+    finally:
+        _collecting.reset(token)
+    await queue(uow, pending)
+
+
 async def notify(uow: NotificationsUnitOfWork, trigger: Trigger) -> FannedOut:
+    """Queue ``trigger`` for everyone who should hear of it (inside :func:`collected`: at its end,
+    and the counts are before de-duplication)."""
+    made = await who_hears(uow, trigger)
+    pending = _collecting.get()
+    if pending is None:
+        return await queue(uow, [made])
+    pending.append(made)
+    return FannedOut(len(made.deliveries), len(made.held))
+
+
+async def queue(uow: NotificationsUnitOfWork, fan_outs: Sequence[FanOut]) -> FannedOut:
+    deliveries = [d for f in fan_outs for d in f.deliveries]
+    held = [i for f in fan_outs for i in f.held]
+    return FannedOut(await uow.deliveries.add_many(deliveries), await uow.deliveries.add_digest_items(held))
+
+
+async def who_hears(uow: NotificationsUnitOfWork, trigger: Trigger) -> FanOut:
+    """Who hears of ``trigger`` and how (reads only)."""
     context = await uow.lookups.context(trigger)
     trigger = Trigger(
         kind=trigger.kind,
@@ -47,7 +96,7 @@ async def notify(uow: NotificationsUnitOfWork, trigger: Trigger) -> FannedOut:
         # the plan's point of contact, found when it is sent.
         deliveries.append(Delivery.queue(cause_event_id=trigger.cause_event_id, template=trigger.kind,
                                          plan_id=trigger.plan_id, params=dict(trigger.params)))  # fmt: skip
-    return FannedOut(await uow.deliveries.add_many(deliveries), await uow.deliveries.add_digest_items(held))
+    return FanOut(deliveries, held)
 
 
 def direct_addressees(trigger: Trigger, context: Context) -> list[UUID]:

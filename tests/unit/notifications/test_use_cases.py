@@ -402,3 +402,33 @@ async def test_a_report_that_comes_before_the_send_is_recorded_waits_and_is_appl
     )
     assert [type(e) for e in uow.events] == [DeliverySent, DeliveryFailed]
     assert uow.tables.reports == {}
+
+
+async def test_fan_outs_collected_over_a_run_are_queued_together_at_its_end_and_not_on_failure() -> None:
+    uow = FakeNotificationsUnitOfWork()
+    plan_id, member_id = uuid4(), uuid4()
+    contact = await _person(uow)
+    await learning.remember_plan_contact(uow, learning.RememberPlanContact(
+        PlanContact(plan_id, member_id, contact.id, "Open justice plan")))  # fmt: skip
+
+    def submitted() -> Trigger:
+        return Trigger(
+            "plan_submitted", uuid4(), NOW, {M: member_id, P: plan_id}, {"submitted_on": "2025-03-01"}
+        )
+
+    async with fan_out.collected(uow):
+        await fan_out.notify(uow, submitted())
+        await fan_out.notify(uow, submitted())
+        assert uow.tables.deliveries == {}  # decided, not queued yet
+    assert len(uow.tables.deliveries) == 2
+
+    async def failing_run() -> None:
+        async with fan_out.collected(uow):
+            await fan_out.notify(uow, submitted())
+            raise RuntimeError("the run failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_run()
+    assert len(uow.tables.deliveries) == 2  # the failed run queued nothing
+    assert (await fan_out.notify(uow, submitted())).deliveries == 1  # outside a run: at once
+    assert len(uow.tables.deliveries) == 3
