@@ -8,13 +8,12 @@ own event. The rules are named (``review.<rule>``) so clients and tests can tell
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TypedDict
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
-
-from dateutil.relativedelta import relativedelta
 
 from shared.errors import Invalid, RuleViolation
 from shared.events.base import Event
@@ -54,8 +53,11 @@ FOUR_YEAR_PLAN_MONTHS = 45
 def add_months(day: date, months: int) -> date:
     """Calendar months, clamped to the month's last day (31 Oct + 4 months = 28/29 Feb): the way
     OGP counts its "four months after submission"."""
-    result: date = day + relativedelta(months=months)
-    return result
+    # Written out rather than with dateutil's relativedelta, which cost a twentieth of the IRM
+    # consumer's time per submitted plan; a property test holds the two equal.
+    year, month0 = divmod(day.month - 1 + months, 12)
+    year += day.year
+    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
 def action_plan_review_due(submitted_on: date, months: int = 4) -> date:
@@ -63,8 +65,13 @@ def action_plan_review_due(submitted_on: date, months: int = 4) -> date:
 
 
 def months_between(start: date, end: date) -> int:
-    delta = relativedelta(end, start)
-    return int(delta.years) * 12 + int(delta.months)
+    """Whole calendar months from ``start`` to ``end`` (as relativedelta counts them)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and add_months(start, months) > end:
+        months -= 1
+    elif months < 0 and add_months(start, months) < end:
+        months += 1
+    return months
 
 
 def is_four_year_plan(start: date, end: date) -> bool:

@@ -2,6 +2,9 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.irm.domain.reviews import (
     TRANSITIONS,
@@ -12,6 +15,7 @@ from services.irm.domain.reviews import (
     add_months,
     is_four_year_plan,
     midpoint,
+    months_between,
 )
 from shared.errors import Invalid, RuleViolation
 from shared.events.irm import (
@@ -236,3 +240,16 @@ def test_four_year_plans(start: date, end: date, four_years: bool) -> None:
         review, _ = midterm
         assert review.opened_on == midpoint(start, end)
         assert review.due_date == add_months(review.opened_on, 4)
+
+
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2199, 12, 31)),
+    st.integers(min_value=-120, max_value=120),
+)
+def test_calendar_months_are_counted_as_dateutil_counts_them(a: date, b: date, months: int) -> None:
+    # The IRM's month arithmetic is written out for speed; dateutil's is the reference.
+    if date(1901, 1, 1) <= a <= date(2198, 12, 31):
+        assert add_months(a, months) == a + relativedelta(months=months)
+    delta = relativedelta(b, a)
+    assert months_between(a, b) == delta.years * 12 + delta.months
