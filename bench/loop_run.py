@@ -230,6 +230,7 @@ class Loop:
         for other in others:
             self._stop(other)
         restart = asyncio.create_task(start(service))
+        self.running.add(service)
         key = "sent" if service == "notifications" else service  # its last effect
 
         async def began() -> int:
@@ -246,8 +247,8 @@ class Loop:
             await self.settle()  # the e-mails of the ReviewScheduled events too
         cpu1 = self.meter.snapshot()
         await restart
-        await asyncio.gather(*(start(name) for name in others))
-        self.running.update((service, *others))
+        await asyncio.gather(*(start(other) for other in others))
+        self.running.update(others)
         await self.settle()
         if done < count:
             log(f"{name}: only {done}/{count} effects after {stall_s:.0f}s without progress")
