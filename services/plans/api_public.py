@@ -165,7 +165,7 @@ _GZIP_TAG = "+gzip"
 
 
 def _etag_value(if_none_match: str | None) -> str | None:
-    """The fingerprint in ``If-None-Match`` (one tag of ours, weak or strong, either encoding)."""
+    """The page version in ``If-None-Match`` (one tag of ours, weak or strong, either encoding)."""
     if not if_none_match:
         return None
     for tag in if_none_match.split(","):
@@ -219,10 +219,11 @@ async def get_plan(plan_id: UUID, rt: RT) -> PlanOut:
 async def get_plan_full(plan_id: UUID, request: Request) -> Response:
     """The plan with every commitment and milestone, as the public page shows it.
 
-    The page's JSON is built by Postgres and kept in this process while its fingerprint (the
-    ETag) stays the current one: each request costs one light query; the JSON is rebuilt only
-    after a change. A client or CDN sending ``If-None-Match`` with the current ETag gets 304; one
-    that accepts gzip gets the page gzipped (about a fifteenth of its size).
+    The page's JSON is built by Postgres and kept in this process while its version (the ETag)
+    stays the current one: each request waits for a one-row lookup of the version, sent after it
+    arrived and shared with the requests for the same plan that arrived with it; the JSON is
+    rebuilt only after a change. A client or CDN sending ``If-None-Match`` with the current ETag
+    gets 304; one that accepts gzip gets the page gzipped (about a fifteenth of its size).
     """
     # The hottest public route: headers and runtime are read from the request directly rather
     # than through dependencies, which FastAPI resolves anew on every request.
@@ -231,10 +232,10 @@ async def get_plan_full(plan_id: UUID, request: Request) -> Response:
     found = await queries.plan_page(rt.pool, plan_id, _page_cache(rt), client_tag)
     if found is None:
         raise NotFound(f"plan {plan_id}")
-    fingerprint, page = found
+    version, page = found
     gzipped = _accepts_gzip(request.headers.get("accept-encoding"))
     # One tag per representation, as strong ETags must be; either one revalidates the other.
-    headers = {"ETag": f'"{fingerprint}{_GZIP_TAG if gzipped else ""}"', "Vary": "Accept-Encoding"}
+    headers = {"ETag": f'"{version}{_GZIP_TAG if gzipped else ""}"', "Vary": "Accept-Encoding"}
     if page is None:
         return Response(status_code=304, headers=headers)
     if gzipped:

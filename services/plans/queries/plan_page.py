@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -37,35 +38,23 @@ CROSS JOIN LATERAL ({plan("cs.n", "cs.progress", "coalesce(cs.items, '[]'::json)
 WHERE p.id = $1
 """  # noqa: S608
 
-#: Changes whenever a row the plan page is made of changes: every INSERT or UPDATE gives the row
-#: version a new ``xmin`` (the writing transaction's id; it never comes back to an old value
-#: short of 2^32 transactions), a DELETE drops the row from the count and the sum. Each row
-#: counts as a 64-bit hash of (id, xmin), summed: a change leaves the sum as it was with a
-#: probability of about 2^-64. Reading it costs index scans over the plan's rows and no JSON. (A
-#: no-op UPDATE changes it too: a needless rebuild, never a stale page.) Whatever table the page
-#: reads must be part of it: a page that showed, say, the member's name would need the member row.
-_PLAN_FINGERPRINT = """md5(p.xmin::text
-    || '|' || (SELECT count(*) || '.' || coalesce(sum(hashtextextended(c.id::text || c.xmin::text, 0)), 0)
-               FROM commitments c WHERE c.plan_id = p.id)
-    || '|' || (SELECT count(*) || '.' || coalesce(sum(hashtextextended(m.id::text || m.xmin::text, 0)), 0)
-               FROM milestones m WHERE m.plan_id = p.id))"""
-
-#: The fingerprint, and the page only when it differs from ``$2`` (the one already known). The
-#: page is an uncorrelated sub-select, which Postgres runs only when the CASE needs it; both come
-#: from the statement's one snapshot, so a page is never stored under another version's
-#: fingerprint. (OFFSET 0 keeps the fingerprint computed once rather than once per reference.)
+#: The page's version (migration ``0006_plan_page_versions``: a uuid that every committed change
+#: to the plan, its commitments or its milestones replaces in the same transaction) and the page
+#: only when that version differs from ``$2`` (the one already known). One primary-key lookup;
+#: the page is an uncorrelated sub-select, which Postgres runs only when the CASE needs it. Both
+#: come from the statement's one snapshot, so a page is never stored under another version.
 _PLAN_FULL_IF_CHANGED = f"""
-SELECT v.fingerprint, CASE WHEN v.fingerprint = $2 THEN NULL ELSE ({_PLAN_FULL}) END AS body
-FROM (SELECT {_PLAN_FINGERPRINT} AS fingerprint FROM plans p WHERE p.id = $1 OFFSET 0) v
+SELECT v.version, CASE WHEN v.version = $2 THEN NULL ELSE ({_PLAN_FULL}) END AS body
+FROM plan_page_versions v WHERE v.plan_id = $1
 """  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
 class PageVersion:
-    """One version of a plan page: its fingerprint (the HTTP ETag), its JSON and that JSON
-    gzipped (a 300 KB page is about 20 KB gzipped: what browsers and CDNs ask for)."""
+    """One version of a plan page: its version (32 hex digits, the HTTP ETag), its JSON and that
+    JSON gzipped (a 300 KB page is about 20 KB gzipped: what browsers and CDNs ask for)."""
 
-    fingerprint: str
+    version: str
     json: bytes
     gzip: bytes
 
@@ -74,19 +63,26 @@ class PageVersion:
         return len(self.json) + len(self.gzip)
 
 
-class PageCache:
-    """The plan pages last built, least recently used first out, bounded by their total size.
+#: What a lookup found: the current version and the page, or None for the page when the version
+#: is the one the lookup was told was already known (and no cached page has it); None: no plan.
+Found = tuple[str, PageVersion | None] | None
 
-    A page is served from here only after Postgres confirmed that its fingerprint is still the
+
+class PageCache:
+    """The plan pages last built, least recently used first out, bounded by their total size,
+    and the version lookups in flight.
+
+    A page is served from here only after Postgres confirmed that its version is still the
     current one (see :func:`plan_page`), so the cache can never serve a stale page, whichever
     process or replica wrote the change. It saves rebuilding the JSON, which is most of the cost
-    of a page, not the round trip.
+    of a page; the lookup is one indexed row, shared by the requests that arrive together.
     """
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self._pages: OrderedDict[UUID, PageVersion] = OrderedDict()
         self._bytes = 0
+        self._lookups = _Lookups()
 
     def get(self, key: UUID) -> PageVersion | None:
         page = self._pages.get(key)
@@ -110,30 +106,101 @@ class PageCache:
             self._bytes -= page.size
 
 
-async def plan_page(
-    conn: Any, plan_id: UUID, cache: PageCache, client_fingerprint: str | None = None
-) -> tuple[str, PageVersion | None] | None:
-    """The current fingerprint of the public plan page and the page itself, None for the page
-    when the client already holds that version (``If-None-Match``); None when there is no plan.
+class _Lookups:
+    """Version lookups shared by the requests for one plan, without ever answering one of them
+    from a snapshot older than its arrival.
 
-    One round trip always (the fingerprint); the JSON is built, and gzipped in a worker thread,
-    only when neither the cache nor the client holds the current version.
+    A request joins the lookup that has not been sent yet, or opens one; at most one lookup per
+    plan is in flight, and the next one is sent when it is back, for every request that arrived
+    meanwhile. A lookup stops taking requests before its query is sent, so Postgres takes its
+    snapshot after each of them arrived: whatever was committed before a request came in (the
+    requester's own write, answered before it asked) is in what that request gets. Under load,
+    one round trip serves every request that came in during the previous one (the page costs the
+    database and the service's asyncpg side a fraction of a query each); alone, a request costs
+    one round trip, as before. The lookup runs as its own task, so a client that hangs up does
+    not cancel it for the others.
     """
+
+    def __init__(self) -> None:
+        self._open: dict[UUID, asyncio.Task[Found]] = {}
+        self._sent: dict[UUID, asyncio.Task[Found]] = {}
+
+    def join(self, plan_id: UUID, lookup: Callable[[], Awaitable[Found]]) -> asyncio.Future[Found]:
+        """The lookup the request waits for (``lookup`` runs it when a new one is needed)."""
+        task = self._open.get(plan_id)
+        if task is None:
+            task = asyncio.ensure_future(self._run(plan_id, lookup))
+            task.add_done_callback(_retrieve)
+            self._open[plan_id] = task
+        # shield: a request that goes away leaves the lookup to the others.
+        return asyncio.shield(task)
+
+    async def _run(self, plan_id: UUID, lookup: Callable[[], Awaitable[Found]]) -> Found:
+        me = asyncio.current_task()
+        try:
+            previous = self._sent.get(plan_id)
+            if previous is not None:
+                await asyncio.wait([previous])
+        finally:
+            # Closed before the query is sent: later requests wait for the next lookup.
+            if self._open.get(plan_id) is me:
+                del self._open[plan_id]
+        assert me is not None
+        self._sent[plan_id] = me
+        try:
+            return await lookup()
+        finally:
+            if self._sent.get(plan_id) is me:
+                del self._sent[plan_id]
+
+
+def _retrieve(task: asyncio.Task[Found]) -> None:
+    """Every waiter may have gone: the lookup's error is theirs, not the event loop's to log."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _lookup(pool: Any, plan_id: UUID, cache: PageCache, known: str | None) -> Found:
+    """One round trip: the current version, and the page built (and gzipped in a worker thread)
+    only when neither the cache nor ``known`` holds that version."""
     cached = cache.get(plan_id)
-    known = cached.fingerprint if cached is not None else client_fingerprint
-    row = await conn.fetchrow(_PLAN_FULL_IF_CHANGED, plan_id, known)
+    if cached is not None:
+        known = cached.version
+    row = await pool.fetchrow(_PLAN_FULL_IF_CHANGED, plan_id, UUID(known) if known else None)
     if row is None:
         cache.discard(plan_id)
         return None
-    fingerprint: str = row["fingerprint"]
-    page: PageVersion | None = None
+    version: str = row["version"].hex
     if row["body"] is not None:
         body = row["body"].encode()
-        page = PageVersion(fingerprint, body, await asyncio.to_thread(gzip.compress, body, 6, mtime=0))
+        page = PageVersion(version, body, await asyncio.to_thread(gzip.compress, body, 6, mtime=0))
         cache.put(plan_id, page)
-    elif cached is not None and cached.fingerprint == fingerprint:
-        page = cached
-    if fingerprint == client_fingerprint:
-        return fingerprint, None
-    assert page is not None  # no body comes back only for the version the cache or client holds
-    return fingerprint, page
+        return version, page
+    cached = cache.get(plan_id)  # the same page, unless another lookup replaced it meanwhile
+    return version, cached if cached is not None and cached.version == version else None
+
+
+async def plan_page(pool: Any, plan_id: UUID, cache: PageCache, client_version: str | None = None) -> Found:
+    """The current version of the public plan page and the page itself, None for the page when
+    the client already holds that version (``If-None-Match``); None when there is no plan.
+
+    The version comes from a lookup sent after this request arrived (shared with the requests
+    for the same plan that arrived with it); the JSON is built only after a change.
+    """
+    found = await cache._lookups.join(plan_id, lambda: _lookup(pool, plan_id, cache, client_version))
+    if found is None:
+        return None
+    version, page = found
+    if version == client_version:
+        return version, None
+    if page is None:
+        # The shared lookup was told another client's version, which is the current one; this
+        # client holds another, and no page is cached: look again, for this request alone.
+        found = await _lookup(pool, plan_id, cache, None)
+        if found is None:
+            return None
+        version, page = found
+        if version == client_version:
+            return version, None
+    assert page is not None  # a lookup told nothing known always brings the page
+    return version, page
