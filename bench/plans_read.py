@@ -21,7 +21,10 @@ each part used during each run is reported too, so the reader sees where the cor
 program was busy are not worth comparing).
 
 ``--workers N`` runs N service processes (replicas on their own ports) and splits the load
-between them. Results go to ``bench/results/plans-read-latest.json``.
+between them. ``--profile`` records a py-spy flame graph of the (first) service process during
+each endpoint's run, to ``bench/results/logs/profile-plans-read-<endpoint>.svg`` (py-spy on PATH;
+it costs CPU on the same cores, so take the figures from a run without it). Results go to
+``bench/results/plans-read-latest.json``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from bench.lib import RESULTS, log
 from bench.lib.cpu import machine_busy_s, process_cpu_s, tree
 from bench.lib.harness import load_options, parse, parser, run_main
 from bench.lib.machine import http_machine_facts
+from bench.lib.profile import PySpy
 from bench.lib.report import cores_cell
 from bench.lib.service import service_env
 from bench.lib.stats import percentile
@@ -313,6 +317,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
         for i in range(args.workers)
     ]
     service = services[0]
+    profiler = PySpy(shutil.which("py-spy") if args.profile else None, log_dir)
     try:
         for proc in services:
             proc.start()
@@ -351,17 +356,21 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
             ),
         }
         rows: list[Row] = []
-        for name, path, encoding in (cases[key] for key in args.endpoints.split(",")):
+        for key in args.endpoints.split(","):
+            name, path, encoding = cases[key]
             urls = [proc.base_url + path for proc in services]
             if args.warmup > 0:
                 load(args, urls, encoding, wrk_tmp, args.warmup)
+            profiler.start(f"plans-read-{key}", service.pid, max(1, int(args.duration)))
             meter = CpuMeter([proc.pid for proc in services], pg.pid)
             meter.start()
             result = load(args, urls, encoding, wrk_tmp, args.duration)
             cores = meter.stop(result.client_cpu_s)
+            profiler.wait()
             rows.append(Row(name, path, result, cores, encoding))
             log(f"{name}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, errors {result.errors}")
     finally:
+        profiler.wait()
         for proc in services:
             proc.ensure_stopped()
 
@@ -393,11 +402,22 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
                 "rps": round(r.result.rps, 1),
                 **asdict(r.result),
                 "cores": r.cores,
+                "cpu_ms_per_request": cpu_ms_per_request(r),
             }
             for r in rows
         ],
         "machine": http_machine_facts(pg),
+        "profiles": sorted(p.name for p in log_dir.glob("profile-plans-read-*")) if args.profile else [],
     }
+
+
+def cpu_ms_per_request(row: Row) -> dict[str, float]:
+    """CPU milliseconds the service and Postgres spent per answer: what bounds the rate once the
+    cores are full, and much less sensitive to the machine's other load than req/s."""
+    rps = row.result.rps
+    if not rps:
+        return {}
+    return {part: round(row.cores.get(part, 0.0) * 1000 / rps, 3) for part in ("service", "postgres")}
 
 
 def render(report: dict[str, Any]) -> str:
@@ -407,20 +427,27 @@ def render(report: dict[str, Any]) -> str:
         f"connections, {s['seconds_per_run']} s per endpoint, "
         f"{report['machine']['cpus']} CPUs shared by service, Postgres and load generator",
         "",
-        "| endpoint | requests | req/s | p50 ms | p99 ms | max ms | errors | bytes/answer "
-        "| cores: service / postgres / client / other |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | requests | req/s | x health | p50 ms | p99 ms | max ms | errors | bytes/answer "
+        "| cores: service / postgres / client / other | CPU ms/answer: service / postgres |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
+    health = next((r["rps"] for r in report["results"] if r["path"] == "/healthz"), None)
     for r in report["results"]:
+        ratio = f"{r['rps'] / health:.2f}" if health else "-"
+        ms = r.get("cpu_ms_per_request") or {}
         lines.append(
-            f"| {r['name']} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['max_ms']:.1f} | {r['errors']} | {r['bytes_per_response']} | {cores_cell(r['cores'])} |"
+            f"| {r['name']} | {r['requests']} | {r['rps']:.0f} | {ratio} | {r['p50_ms']:.1f} "
+            f"| {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | {r['bytes_per_response']} "
+            f"| {cores_cell(r['cores'])} "
+            f"| {ms.get('service', 0):.3f} / {ms.get('postgres', 0):.3f} |"
         )
     met = "met" if report["target_met"] else "NOT met"
     lines += [
         "",
         f"Target for the plan page: >= {TARGET_RPS:.0f} req/s with p99 <= {TARGET_P99_MS:.0f} ms: {met}.",
     ]
+    if report.get("profiles"):
+        lines.append(f"py-spy profiles of the service: bench/results/logs/ {report['profiles']}")
     return "\n".join(lines)
 
 
@@ -437,7 +464,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     options.add_argument("--query", default="budget", help="full-text query of the search page")
     options.add_argument("--endpoints", default="health,page,page-gzip,search",
                          help="which to load, in order (health,page,page-gzip,search)")  # fmt: skip
+    options.add_argument("--profile", action="store_true",
+                         help="py-spy flame graphs of the service, one per endpoint")  # fmt: skip
     args = parse(options, "plans-read-latest.json", argv)
+    if args.profile and shutil.which("py-spy") is None:
+        log("--profile: py-spy is not on PATH; running without profiles")
     run_main(lambda kafka, pg, tmp: bench(args, kafka, pg, tmp), args, name="read", render=render)
 
 
