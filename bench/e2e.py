@@ -508,7 +508,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                          help="fixed-rate runs as RATE:SECONDS,... (default 200:15,1000:10)")  # fmt: skip
     options.add_argument("--drain", type=int, default=20_000,
                          help="events for the irm-alone drain run (0 to skip)")  # fmt: skip
-    options.add_argument("--warmup", type=int, default=3000, help="events before measuring, not reported (enough for the JVM to compile Kafka's hot paths)")
+    options.add_argument(
+        "--warmup", type=int, default=3000,
+        help="events before measuring, not reported (enough for Kafka's JVM to compile its hot paths)",
+    )  # fmt: skip
     options.add_argument("--skip-raw", action="store_true")
     options.add_argument("--skip-sharaka", action="store_true")
     options.add_argument("--profile", action="store_true",
