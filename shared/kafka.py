@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import ssl
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
@@ -70,6 +72,20 @@ def broker_security(settings: ServiceSettings | None) -> BaseSecurity | None:
     )
 
 
+@functools.lru_cache(maxsize=65_536)
+def _key_hash(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def partition_for(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """Kafka's default partitioner (murmur2 of the key, as the Java client and aiokafka compute
+    it), with the hash of a key remembered: an aggregate's events share their key, and murmur2 in
+    pure Python was a few per cent of the relay's time."""
+    if key is None:
+        return int(DefaultPartitioner()(key, all_partitions, available))
+    return all_partitions[_key_hash(key) % len(all_partitions)]
+
+
 #: The default of ``kafka_linger_ms``, for producers made without settings (benchmark baselines).
 _DEFAULT_LINGER_MS: int = ServiceSettings.model_fields["kafka_linger_ms"].default
 
@@ -84,6 +100,7 @@ def make_producer(
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
+        partitioner=partition_for,
         linger_ms=settings.kafka_linger_ms if settings is not None else _DEFAULT_LINGER_MS,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
