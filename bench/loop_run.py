@@ -132,15 +132,19 @@ class Loop:
 
     # --- what the services did ---------------------------------------------------------------
     async def counts(self, member: uuid.UUID) -> dict[str, int]:
-        """Plans of ``member`` with each effect: irm, consultation, notifications (committed), sent."""
+        """Plans of ``member`` with each effect: irm, consultation, notifications (committed), sent;
+        and its deliveries of any template."""
         out = {name: int(await self.pools[name].fetchval(sql, member)) for name, sql in _COUNTS.items()}
         row = await self.pools["notifications"].fetchrow(
-            f"""SELECT count(*) AS committed, count(*) FILTER (WHERE status = 'sent') AS sent
-                FROM ({_DELIVERIES}) d WHERE template = 'plan_submitted'""",
+            f"""SELECT count(*) FILTER (WHERE template = 'plan_submitted') AS committed,
+                       count(*) FILTER (WHERE template = 'plan_submitted' AND status = 'sent') AS sent,
+                       count(*) AS deliveries
+                FROM ({_DELIVERIES}) d""",
             member,
         )
         assert row is not None
         out["notifications"], out["sent"] = int(row["committed"]), int(row["sent"])
+        out["deliveries"] = int(row["deliveries"])  # of any template
         return out
 
     async def settle(self, timeout_s: float = 120.0) -> None:
@@ -190,7 +194,8 @@ class Loop:
         writer_s = await self._write([p.submitted() for p in plans], rate)
 
         async def done() -> int:
-            return min((await self.counts(member)).values())
+            got = await self.counts(member)
+            return min(got[k] for k in (*CONSUMERS, "sent"))
 
         if (got := await until(done, count, stall_s=stall_s)) < count:
             log(f"{name}: only {got}/{count} plans went round the loop ({await self.counts(member)})")
@@ -231,10 +236,12 @@ class Loop:
             self._stop(other)
         restart = asyncio.create_task(start(service))
         self.running.add(service)
-        key = "sent" if service == "notifications" else service  # its last effect
+        # Its first effect and its last: notifications may well start with the irm topic's
+        # backlog (ReviewScheduled), so its first is a delivery of either template.
+        first, key = ("deliveries", "sent") if service == "notifications" else (service, service)
 
         async def began() -> int:
-            return (await self.counts(member))[service]
+            return (await self.counts(member))[first]
 
         async def applied() -> int:
             return (await self.counts(member))[key]
