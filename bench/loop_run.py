@@ -138,13 +138,13 @@ class Loop:
         row = await self.pools["notifications"].fetchrow(
             f"""SELECT count(*) FILTER (WHERE template = 'plan_submitted') AS committed,
                        count(*) FILTER (WHERE template = 'plan_submitted' AND status = 'sent') AS sent,
-                       count(*) AS deliveries
+                       count(*) AS deliveries, count(*) FILTER (WHERE status = 'sent') AS sent_all
                 FROM ({_DELIVERIES}) d""",
             member,
         )
         assert row is not None
         out["notifications"], out["sent"] = int(row["committed"]), int(row["sent"])
-        out["deliveries"] = int(row["deliveries"])  # of any template
+        out["deliveries"], out["sent_all"] = int(row["deliveries"]), int(row["sent_all"])  # any template
         return out
 
     async def settle(self, timeout_s: float = 120.0) -> None:
@@ -236,29 +236,34 @@ class Loop:
             self._stop(other)
         restart = asyncio.create_task(start(service))
         self.running.add(service)
-        # Its first effect and its last: notifications may well start with the irm topic's
-        # backlog (ReviewScheduled), so its first is a delivery of either template.
-        first, key = ("deliveries", "sent") if service == "notifications" else (service, service)
+        # Its first effect and its last. Notifications may well start with the irm topic's backlog,
+        # so its first is a delivery of either template, and it is done when every e-mail is sent:
+        # one per PlanSubmitted, one per ReviewScheduled (a review each).
+        first = "deliveries" if service == "notifications" else service
+        reviews = int(
+            await self.pools["irm"].fetchval("SELECT count(*) FROM reviews WHERE member_id = $1", member)
+        )
+        target = count + reviews if service == "notifications" else count
 
         async def began() -> int:
             return (await self.counts(member))[first]
 
         async def applied() -> int:
-            return (await self.counts(member))[key]
+            got = await self.counts(member)
+            return got["sent_all"] if service == "notifications" else got[service]
 
         await until(began, 1, stall_s=90, every_s=0.02)
         cpu0 = self.meter.snapshot()
         before = await applied()
-        done = await until(applied, count, stall_s=stall_s)
-        if service == "notifications":
-            await self.settle()  # the e-mails of the ReviewScheduled events too
+        done = await until(applied, target, stall_s=stall_s)
         cpu1 = self.meter.snapshot()
+        log(f"{name}: CPU window {cpu1.wall - cpu0.wall:.1f}s, {done - before} effects in it")
         await restart
         await asyncio.gather(*(start(other) for other in others))
         self.running.update(others)
         await self.settle()
-        if done < count:
-            log(f"{name}: only {done}/{count} effects after {stall_s:.0f}s without progress")
+        if done < target:
+            log(f"{name}: only {done}/{target} effects after {stall_s:.0f}s without progress")
         n = count if service == "notifications" else done - before
         return await self._result(name, count, None, member, mark, (cpu0, cpu1), writer_s, n, service)
 
