@@ -8,6 +8,7 @@ may be read); confirmation links do (``confirm_link_ttl_s``).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -73,6 +74,12 @@ class Links:
             raise Invalid("token", "not a valid link") from None
 
     def unsubscribe_url(self, recipient_id: UUID, channel: Channel) -> str:
+        # The same for every message to a person on a channel (the token has no expiry): signed
+        # once, not once per message.
+        return self._unsubscribe_url(recipient_id, channel)
+
+    @functools.lru_cache(maxsize=16_384)  # noqa: B019  (one Links per worker, kept for its life)
+    def _unsubscribe_url(self, recipient_id: UUID, channel: Channel) -> str:
         token = self.token(LinkClaim("unsubscribe", recipient_id, channel))
         return f"{self._base}/v1/unsubscribe?token={quote(token)}"
 
