@@ -69,6 +69,12 @@ class Sharaka:
     irm: asyncpg.Pool
     meter: CpuMeter
     irm_port: int
+    #: How many members a scenario's plans belong to (OGP has about 75 national and 150 local
+    #: members; one member submitting every plan would serialise the IRM on its findings lock).
+    members: int = 50
+
+    def new_members(self) -> list[uuid.UUID]:
+        return [uuid.uuid4() for _ in range(self.members)]
 
     async def commit_one(self, member_id: uuid.UUID) -> None:
         """What a plans request handler does: one transaction, one event into the outbox."""
@@ -78,10 +84,12 @@ class Sharaka:
     async def _outbox_mark(self) -> int:
         return int(await self.plans.fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
 
-    async def _applied(self, member_id: uuid.UUID) -> int:
-        return int(await self.irm.fetchval("SELECT count(*) FROM reviews WHERE member_id = $1", member_id))
+    async def _applied(self, members: list[uuid.UUID]) -> int:
+        return int(
+            await self.irm.fetchval("SELECT count(*) FROM reviews WHERE member_id = ANY($1::uuid[])", members)
+        )
 
-    async def _write(self, member_id: uuid.UUID, count: int, rate: float | None, writers: int) -> float:
+    async def _write(self, members: list[uuid.UUID], count: int, rate: float | None, writers: int) -> float:
         """Commit ``count`` events, as fast as ``writers`` can or at ``rate``; returns seconds."""
         w0 = time.perf_counter()
         if rate is None:
@@ -91,28 +99,28 @@ class Sharaka:
                 nonlocal remaining
                 while remaining > 0:
                     remaining -= 1
-                    await self.commit_one(member_id)
+                    await self.commit_one(members[remaining % len(members)])
 
             await asyncio.gather(*(writer() for _ in range(writers)))
         else:
-            await paced(rate, count, lambda _i: self.commit_one(member_id))
+            await paced(rate, count, lambda i: self.commit_one(members[i % len(members)]))
         return time.perf_counter() - w0
 
     async def run(
         self, name: str, count: int, *, rate: float | None, writers: int, stall_s: float = 30.0
     ) -> Result:
-        member_id = uuid.uuid4()  # tags this scenario's reviews
+        members = self.new_members()  # they also tag this scenario's reviews
         mark = await self._outbox_mark()
         apply0 = await scrape_processing(self.irm_port)
         cpu0 = self.meter.snapshot()
-        writer_s = await self._write(member_id, count, rate, writers)
-        done = await until(lambda: self._applied(member_id), count, stall_s=stall_s)
+        writer_s = await self._write(members, count, rate, writers)
+        done = await until(lambda: self._applied(members), count, stall_s=stall_s)
         cpu1 = self.meter.snapshot()
         apply1 = await scrape_processing(self.irm_port)
         if done < count:
             log(f"{name}: only {done}/{count} reviews after {stall_s:.0f}s without progress")
         return await self._result(
-            name, count, rate, member_id, mark, (cpu0, cpu1), (apply0, apply1), writer_s, done, False
+            name, count, rate, members, mark, (cpu0, cpu1), (apply0, apply1), writer_s, done, False
         )
 
     async def drain(
@@ -128,23 +136,23 @@ class Sharaka:
         """The consumer alone: events pile up in Kafka while irm is stopped, then irm starts and
         drains them with the machine to itself (plans idle, no writers). Rate and CPU are taken
         from its first review to its last."""
-        member_id = uuid.uuid4()
+        members = self.new_members()
         mark = await self._outbox_mark()
         stop_irm()
-        writer_s = await self._write(member_id, count, None, writers)
+        writer_s = await self._write(members, count, None, writers)
         published = await until(lambda: self._published_since(mark), count, stall_s=stall_s, every_s=0.2)
         if published < count:
             log(f"{name}: the plans relay published only {published}/{count}")
         restart = asyncio.create_task(start_irm())
-        await until(lambda: self._applied(member_id), 1, stall_s=90, every_s=0.02)
+        await until(lambda: self._applied(members), 1, stall_s=90, every_s=0.02)
         cpu0 = self.meter.snapshot()
-        before = await self._applied(member_id)
-        done = await until(lambda: self._applied(member_id), count, stall_s=stall_s)
+        before = await self._applied(members)
+        done = await until(lambda: self._applied(members), count, stall_s=stall_s)
         cpu1 = self.meter.snapshot()
         await restart
         apply1 = await scrape_processing(self.irm_port)  # a fresh process: its counters started at 0
         return await self._result(
-            name, count, None, member_id, mark, (cpu0, cpu1), ((0.0, 0.0), apply1), writer_s,
+            name, count, None, members, mark, (cpu0, cpu1), ((0.0, 0.0), apply1), writer_s,
             done - before, True,
         )  # fmt: skip
 
@@ -160,7 +168,7 @@ class Sharaka:
         name: str,
         count: int,
         rate: float | None,
-        member_id: uuid.UUID,
+        members: list[uuid.UUID],
         mark: int,
         cpu: tuple[CpuSnapshot, CpuSnapshot],
         apply: tuple[tuple[float, float], tuple[float, float]],
@@ -175,7 +183,7 @@ class Sharaka:
         reviews = {
             str(r["plan_id"]): r["scheduled_at"]
             for r in await self.irm.fetch(
-                "SELECT plan_id, scheduled_at FROM reviews WHERE member_id = $1", member_id
+                "SELECT plan_id, scheduled_at FROM reviews WHERE member_id = ANY($1::uuid[])", members
             )
         }
         claimed = {
@@ -273,11 +281,12 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
     irm_settings = settings_of(IrmSettings, irm.env)
     settings = {
         "plans": picked(plans_settings, "relay_batch_size", "relay_poll_interval_s", "relay_coalesce_s",
-                       "db_pool_max", "log_level"),
+                       "kafka_linger_ms", "db_pool_max", "log_level"),
         "irm": picked(irm_settings, "consumer_batch_max_records", "consumer_batch_timeout_ms",
-                     "db_pool_max", "relay_batch_size", "relay_coalesce_s", "log_level"),
+                     "db_pool_max", "relay_batch_size", "relay_coalesce_s", "kafka_linger_ms", "log_level"),
         "overrides": {**tunables("plans"), **tunables("irm")},
         "bench_writers": args.writers,
+        "bench_members": args.members,
     }  # fmt: skip
 
     meter = CpuMeter(infra_sources(kafka.pid, pg.pid))
@@ -291,7 +300,7 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
             await irm.wait_ready()
             meter.sources["plans (relay)"] = lambda: one(plans.pid)
             meter.sources["irm (consumer)"] = lambda: one(irm.pid)
-            sharaka = Sharaka(plans_pool, irm_pool, meter, irm.port)
+            sharaka = Sharaka(plans_pool, irm_pool, meter, irm.port, members=args.members)
             log("sharaka: warm-up")
             await sharaka.run("warm-up", args.warmup, rate=None, writers=args.writers)
             for rate, seconds in args.latency:
@@ -504,6 +513,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     options = parser("bench.e2e", __doc__)
     options.add_argument("--events", type=int, default=20_000, help="events for the throughput runs")
     options.add_argument("--writers", type=int, default=8, help="concurrent plans transactions")
+    options.add_argument(
+        "--members", type=int, default=50, help="members each scenario's plans belong to (round robin)"
+    )
     options.add_argument("--latency", type=parse_latency, default=parse_latency("200:15,1000:10"),
                          help="fixed-rate runs as RATE:SECONDS,... (default 200:15,1000:10)")  # fmt: skip
     options.add_argument("--drain", type=int, default=20_000,

@@ -68,10 +68,12 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 1.0
     relay_retention_days: int = 7
     #: After a wake-up, wait this long for more commits before publishing (latency vs. batching).
-    relay_coalesce_s: float = 0.005
+    #: Under load the rows that commit during a pass make the next one's batch anyway; 1 ms cut
+    #: the p99 at 1,000 events/s from 893 to 126 ms and raised throughput (bench.e2e, 5 ms before).
+    relay_coalesce_s: float = 0.001
     #: How long the Kafka producer holds a record for more to share its request. The relay hands
-    #: it a whole pass at once, so batches form without waiting; a longer linger only delays.
-    kafka_linger_ms: int = Field(default=5, ge=0, le=1000)
+    #: it a whole pass before it awaits, so batches form without waiting: a linger only delays.
+    kafka_linger_ms: int = Field(default=0, ge=0, le=1000)
 
     # --- consumers ------------------------------------------------------------------
     consumer_max_attempts: int = Field(default=5, ge=1)
