@@ -19,13 +19,9 @@ _REVIEW = (
 
 
 class Findings(Protocol):
-    async def learn_plan(self, plan: KnownPlan) -> KnownPlan:
-        """Store what an event says of a plan, filling in only what was unknown (a replay
-        changes nothing); the plan as now known."""
-
     async def learn_plans(self, plans: Sequence[KnownPlan]) -> list[KnownPlan]:
-        """:meth:`learn_plan` for several events in order, in one statement; each plan as now
-        known, in the order given."""
+        """Store what events say of plans, in order and in one statement, filling in only what
+        was unknown (a replay changes nothing); each plan as now known, in the order given."""
 
     async def plan(self, plan_id: UUID) -> KnownPlan | None: ...
 
@@ -33,14 +29,10 @@ class Findings(Protocol):
         """The member's plans, findings and procedural reviews, locked for the rest of the unit
         of work (an empty record for a member never seen)."""
 
-    async def lock_member_under_review(self, member_id: UUID) -> bool:
-        """Lock the member's findings for the rest of the unit of work (as :meth:`record_of`
-        does) and say whether a procedural review of the member is open: cheap, where loading
-        the whole record grows with the member's history."""
-
     async def lock_members_under_review(self, member_ids: Sequence[UUID]) -> set[UUID]:
-        """:meth:`lock_member_under_review` for several members (locked in id order, so two
-        batches never wait on each other in a cycle): those with an open procedural review."""
+        """Lock the members' findings for the rest of the unit of work (as :meth:`record_of`
+        does; in id order, so two batches never wait on each other in a cycle) and say which
+        have an open procedural review: cheap, where loading whole records grows with history."""
 
     async def member_of_review(self, review_id: UUID) -> UUID | None: ...
 
@@ -53,22 +45,6 @@ class Findings(Protocol):
 class PgFindings:
     def __init__(self, uow: UnitOfWork) -> None:
         self._conn = uow.conn
-
-    async def learn_plan(self, plan: KnownPlan) -> KnownPlan:
-        row = await self._conn.fetchrow(
-            f"""INSERT INTO finding_plans ({_PLAN}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                ON CONFLICT (plan_id) DO UPDATE SET
-                    start_date = COALESCE(finding_plans.start_date, EXCLUDED.start_date),
-                    end_date = COALESCE(finding_plans.end_date, EXCLUDED.end_date),
-                    created_at = COALESCE(finding_plans.created_at, EXCLUDED.created_at),
-                    submitted_at = COALESCE(finding_plans.submitted_at, EXCLUDED.submitted_at),
-                    ended_at = COALESCE(finding_plans.ended_at, EXCLUDED.ended_at)
-                RETURNING {_PLAN}""",  # noqa: S608  (constant column list, values bound)
-            plan.plan_id, plan.member_id, plan.start_date, plan.end_date, plan.created_at,
-            plan.submitted_at, plan.ended_at,
-        )  # fmt: skip
-        assert row is not None  # an upsert always returns its row
-        return KnownPlan(**dict(row))
 
     async def learn_plans(self, plans: Sequence[KnownPlan]) -> list[KnownPlan]:
         # The same plan twice in a run is merged first, as two upserts in a row would leave it
@@ -108,15 +84,6 @@ class PgFindings:
             """INSERT INTO finding_members (member_id) VALUES ($1)
                ON CONFLICT (member_id) DO UPDATE SET member_id = EXCLUDED.member_id""",
             member_id,
-        )
-
-    async def lock_member_under_review(self, member_id: UUID) -> bool:
-        await self._lock_member(member_id)
-        return bool(
-            await self._conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM procedural_reviews WHERE member_id = $1 AND lifted_at IS NULL)",
-                member_id,
-            )
         )
 
     async def record_of(self, member_id: UUID) -> MemberRecord:

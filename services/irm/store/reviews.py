@@ -28,10 +28,6 @@ class Reviews(Protocol):
     async def get(self, review_id: UUID, *, for_update: bool = False) -> Review | None:
         """The review, locked for the rest of the unit of work with ``for_update``."""
 
-    async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> bool:
-        """Store a new review and what it reviews (the plan as last submitted); False when the
-        plan already has a review of that kind (a replay: nothing stored)."""
-
     async def add_many_with_plans(
         self, reviews: Sequence[Review], plans: Sequence[SubmittedPlan]
     ) -> set[UUID]:
@@ -104,25 +100,6 @@ class PgReviews:
         sql = f"SELECT {_COLUMNS} FROM reviews WHERE id = $1{lock}"  # noqa: S608  (constant text)
         row = await self._conn.fetchrow(sql, review_id)
         return None if row is None else _review(row)
-
-    async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> bool:
-        # Hot path (every submitted plan): both rows in one statement, one round trip.
-        added = await self._conn.fetchval(
-            """WITH seen AS (
-                   INSERT INTO plans_seen (plan_id, member_id, title, start_date, end_date, submitted_at)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (plan_id) DO UPDATE SET title = EXCLUDED.title,
-                       start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
-                       submitted_at = EXCLUDED.submitted_at)
-               INSERT INTO reviews (id, plan_id, member_id, kind, state, opened_on, due_date, scheduled_at)
-               VALUES ($7, $1, $2, $8, $9, $10, $11, $12)
-               ON CONFLICT (plan_id, kind) DO NOTHING
-               RETURNING id""",
-            plan.plan_id, plan.member_id, plan.title, plan.start_date, plan.end_date, plan.submitted_at,
-            review.id, review.kind.value, review.state.value, review.opened_on, review.due_date,
-            review.scheduled_at,
-        )  # fmt: skip
-        return added is not None
 
     async def add_many_with_plans(
         self, reviews: Sequence[Review], plans: Sequence[SubmittedPlan]

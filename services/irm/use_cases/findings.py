@@ -86,8 +86,8 @@ class RecordOverdue:
 
 async def record_overdue(uow: IrmUnitOfWork, cmd: RecordOverdue) -> Recorded:
     """Plans' timer: no new plan twelve months after the previous plan's end."""
-    await uow.findings.learn_plan(
-        KnownPlan(cmd.previous_plan_id, cmd.member_id, end_date=cmd.previous_end_date)
+    await uow.findings.learn_plans(
+        [KnownPlan(cmd.previous_plan_id, cmd.member_id, end_date=cmd.previous_end_date)]
     )
     finding = Finding.no_new_plan(
         member_id=cmd.member_id,

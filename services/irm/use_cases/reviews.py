@@ -40,10 +40,10 @@ class ScheduleActionPlanReview:
 
 
 async def schedule_action_plan_review(uow: IrmUnitOfWork, cmd: ScheduleActionPlanReview) -> Review | None:
-    """The APR of a submitted plan (hot path: the review and the plan in one statement). A plan
-    that has one already (a replayed event) gets nothing new and nothing is published."""
+    """The APR of a submitted plan (the review and the plan in one statement). A plan that has
+    one already (a replayed event) gets nothing new and nothing is published."""
     review, events = Review.action_plan_review(cmd.plan, due_months=cmd.due_months, now=datetime.now(UTC))
-    if not await uow.reviews.add_with_plan(review, cmd.plan):
+    if not await uow.reviews.add_many_with_plans([review], [cmd.plan]):
         return None
     _publish(uow, events)
     return review

@@ -17,20 +17,19 @@ class FakeFindings:
         self.recorded_by: dict[UUID, str] = {}
         self.reviews: dict[UUID, ProceduralReview] = {}
 
-    async def learn_plan(self, plan: KnownPlan) -> KnownPlan:
-        known = self.plans.get(plan.plan_id)
-        if known is None:
-            self.plans[plan.plan_id] = known = replace(plan)
-        else:
-            known.learn(plan)
-        return replace(known)
-
     async def learn_plans(self, plans: Sequence[KnownPlan]) -> list[KnownPlan]:
-        learned = [await self.learn_plan(p) for p in plans]
-        return [replace(self.plans[k.plan_id]) for k in learned]
+        for plan in plans:
+            known = self.plans.get(plan.plan_id)
+            if known is None:
+                self.plans[plan.plan_id] = replace(plan)
+            else:
+                known.learn(plan)
+        return [replace(self.plans[p.plan_id]) for p in plans]
 
     async def lock_members_under_review(self, member_ids: Sequence[UUID]) -> set[UUID]:
-        return {m for m in member_ids if await self.lock_member_under_review(m)}
+        return {
+            r.member_id for r in self.reviews.values() if r.member_id in member_ids and r.lifted_at is None
+        }
 
     async def plan(self, plan_id: UUID) -> KnownPlan | None:
         known = self.plans.get(plan_id)
@@ -46,9 +45,6 @@ class FakeFindings:
             ),
             [copy.copy(r) for r in self.reviews.values() if r.member_id == member_id],
         )
-
-    async def lock_member_under_review(self, member_id: UUID) -> bool:
-        return any(r.member_id == member_id and r.lifted_at is None for r in self.reviews.values())
 
     async def member_of_review(self, review_id: UUID) -> UUID | None:
         review = self.reviews.get(review_id)

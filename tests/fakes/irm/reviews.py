@@ -28,13 +28,6 @@ class FakeReviews:
     async def get(self, review_id: UUID, *, for_update: bool = False) -> Review | None:
         return self.by_id.get(review_id)
 
-    async def add_with_plan(self, review: Review, plan: SubmittedPlan) -> bool:
-        self.plans[plan.plan_id] = plan
-        if self._taken(review):
-            return False
-        self.by_id[review.id] = review
-        return True
-
     async def add_many_with_plans(
         self, reviews: Sequence[Review], plans: Sequence[SubmittedPlan]
     ) -> set[UUID]:
