@@ -28,10 +28,10 @@ from bench.lib import RESULTS, log
 from bench.lib.cpu import CpuMeter, CpuSnapshot, infra_sources, one
 from bench.lib.harness import parse, parser, run_main
 from bench.lib.machine import code_identity, machine_facts
-from bench.lib.outbox import rows_per_relay_pass
+from bench.lib.outbox import outbox_mark, published_since, rows_per_relay_pass
 from bench.lib.pacing import paced, until
 from bench.lib.profile import PySpy
-from bench.lib.raw import Result, plan_submitted, run_raw
+from bench.lib.raw import Result, plan_submitted, run_raw_scenarios
 from bench.lib.service import picked, service_env, settings_of, tunables
 from bench.lib.stats import summarize
 from devstack.kafka import KafkaNode
@@ -81,9 +81,6 @@ class Sharaka:
         async with unit_of_work(self.plans, "plans", UnitOfWork) as uow:
             uow.publish(plan_submitted(member_id))
 
-    async def _outbox_mark(self) -> int:
-        return int(await self.plans.fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
-
     async def _applied(self, members: list[uuid.UUID]) -> int:
         return int(
             await self.irm.fetchval("SELECT count(*) FROM reviews WHERE member_id = ANY($1::uuid[])", members)
@@ -110,7 +107,7 @@ class Sharaka:
         self, name: str, count: int, *, rate: float | None, writers: int, stall_s: float = 30.0
     ) -> Result:
         members = self.new_members()  # they also tag this scenario's reviews
-        mark = await self._outbox_mark()
+        mark = await outbox_mark(self.plans)
         apply0 = await scrape_processing(self.irm_port)
         cpu0 = self.meter.snapshot()
         writer_s = await self._write(members, count, rate, writers)
@@ -137,10 +134,12 @@ class Sharaka:
         drains them with the machine to itself (plans idle, no writers). Rate and CPU are taken
         from its first review to its last."""
         members = self.new_members()
-        mark = await self._outbox_mark()
+        mark = await outbox_mark(self.plans)
         stop_irm()
         writer_s = await self._write(members, count, None, writers)
-        published = await until(lambda: self._published_since(mark), count, stall_s=stall_s, every_s=0.2)
+        published = await until(
+            lambda: published_since(self.plans, mark), count, stall_s=stall_s, every_s=0.2
+        )
         if published < count:
             log(f"{name}: the plans relay published only {published}/{count}")
         restart = asyncio.create_task(start_irm())
@@ -155,13 +154,6 @@ class Sharaka:
             name, count, None, members, mark, (cpu0, cpu1), ((0.0, 0.0), apply1), writer_s,
             done - before, True,
         )  # fmt: skip
-
-    async def _published_since(self, mark: int) -> int:
-        return int(
-            await self.plans.fetchval(
-                "SELECT count(*) FROM outbox WHERE id > $1 AND published_at IS NOT NULL", mark
-            )
-        )
 
     async def _result(
         self,
@@ -329,23 +321,11 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
             meter.sources.pop("plans (relay)", None)
             meter.sources.pop("irm (consumer)", None)
         if not args.skip_raw:
-            common: dict[str, Any] = {
-                "bootstrap": kafka.bootstrap,
-                "max_records": irm_settings.consumer_batch_max_records,
-                "batch_timeout_ms": irm_settings.consumer_batch_timeout_ms,
-                "meter": meter,
-                "log_dir": log_dir,
-            }
-            log("raw: warm-up")
-            await run_raw("warm-up", topic=f"{prefix}raw.warmup", count=args.warmup, rate=None, **common)
-            for rate, seconds in args.latency:
-                n = int(rate * seconds)
-                log(f"raw: latency at {rate:g}/s, {n} events")
-                results.append(await run_raw(f"raw latency @{rate:g}/s", topic=f"{prefix}raw.lat{rate:g}",
-                                             count=n, rate=rate, **common))  # fmt: skip
-            log(f"raw: throughput, {args.events} events")
-            results.append(await run_raw("raw throughput", topic=f"{prefix}raw.tp", count=args.events,
-                                         rate=None, **common))  # fmt: skip
+            results += await run_raw_scenarios(
+                prefix=prefix, warmup=args.warmup, latency=args.latency, events=args.events,
+                bootstrap=kafka.bootstrap, max_records=irm_settings.consumer_batch_max_records,
+                batch_timeout_ms=irm_settings.consumer_batch_timeout_ms, meter=meter, log_dir=log_dir,
+            )  # fmt: skip
     finally:
         profiler.wait()
         irm.ensure_stopped()

@@ -29,7 +29,7 @@ from bench.lib.cpu import CpuMeter, infra_sources, one
 from bench.lib.harness import parse, parser, run_main
 from bench.lib.machine import code_identity, machine_facts
 from bench.lib.profile import PySpy
-from bench.lib.raw import Result, run_raw
+from bench.lib.raw import Result, run_raw_scenarios
 from bench.lib.service import picked, service_env, settings_of, tunables
 from bench.loop_report import render
 from bench.loop_run import CONSUMERS, Loop
@@ -156,23 +156,11 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster,
                 meter.sources.pop(name, None)
         if not args.skip_raw:
             irm_settings = settings_of(IrmSettings, procs["irm"].env)
-            common: dict[str, Any] = {
-                "bootstrap": kafka.bootstrap,
-                "max_records": irm_settings.consumer_batch_max_records,
-                "batch_timeout_ms": irm_settings.consumer_batch_timeout_ms,
-                "meter": meter,
-                "log_dir": log_dir,
-            }
-            log("raw: warm-up")
-            await run_raw("warm-up", topic=f"{prefix}raw.warmup", count=args.warmup, rate=None, **common)
-            for rate, seconds in args.latency:
-                n = int(rate * seconds)
-                log(f"raw: latency at {rate:g}/s, {n} events")
-                results.append(await run_raw(f"raw latency @{rate:g}/s", topic=f"{prefix}raw.lat{rate:g}",
-                                             count=n, rate=rate, **common))  # fmt: skip
-            log(f"raw: throughput, {args.events} events")
-            results.append(await run_raw("raw throughput", topic=f"{prefix}raw.tp", count=args.events,
-                                         rate=None, **common))  # fmt: skip
+            results += await run_raw_scenarios(
+                prefix=prefix, warmup=args.warmup, latency=args.latency, events=args.events,
+                bootstrap=kafka.bootstrap, max_records=irm_settings.consumer_batch_max_records,
+                batch_timeout_ms=irm_settings.consumer_batch_timeout_ms, meter=meter, log_dir=log_dir,
+            )  # fmt: skip
     finally:
         profiler.wait()
         for proc in procs.values():

@@ -20,7 +20,7 @@ import asyncpg
 
 from bench.lib import log
 from bench.lib.cpu import CpuMeter, CpuSnapshot
-from bench.lib.outbox import rows_per_relay_pass
+from bench.lib.outbox import outbox_mark, published_since, rows_per_relay_pass
 from bench.lib.pacing import paced, until
 from bench.lib.raw import Result
 from bench.lib.stats import summarize
@@ -187,7 +187,7 @@ class Loop:
         """``count`` plans submitted (at ``rate``, or as fast as the writers can) with every
         service running; CPU until everything they caused has settled."""
         member, plans = await self.prepare(count)
-        mark = await self._outbox_mark()
+        mark = await outbox_mark(self.pools["plans"])
         if on_submit:
             on_submit()
         cpu0 = self.meter.snapshot()
@@ -216,10 +216,14 @@ class Loop:
         other consumers apply theirs meanwhile), then it starts again and drains them with the
         machine to itself. Rate and CPU are taken from its first effect to its last."""
         member, plans = await self.prepare(count)
-        mark = await self._outbox_mark()
+        mark = await outbox_mark(self.pools["plans"])
         self._stop(service)
         writer_s = await self._write([p.submitted() for p in plans], None)
-        if (published := await until(lambda: self._published_since(mark), count, stall_s=stall_s)) < count:
+        if (
+            published := await until(
+                lambda: published_since(self.pools["plans"], mark), count, stall_s=stall_s
+            )
+        ) < count:
             log(f"{name}: the plans relay published only {published}/{count}")
         others = [c for c in CONSUMERS if c != service]
 
@@ -270,16 +274,6 @@ class Loop:
     def _stop(self, service: str) -> None:
         self.procs[service].ensure_stopped()
         self.running.discard(service)
-
-    async def _outbox_mark(self) -> int:
-        return int(await self.pools["plans"].fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
-
-    async def _published_since(self, mark: int) -> int:
-        return int(
-            await self.pools["plans"].fetchval(
-                "SELECT count(*) FROM outbox WHERE id > $1 AND published_at IS NOT NULL", mark
-            )
-        )
 
     async def _result(
         self,

@@ -20,3 +20,15 @@ async def rows_per_relay_pass(db: asyncpg.Pool, where: str, *args: Any) -> float
         *args,
     )
     return round(float(value or 0.0), 2)
+
+
+async def outbox_mark(db: asyncpg.Pool) -> int:
+    """The last outbox id so far: a scenario's rows are those after it."""
+    return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM outbox"))
+
+
+async def published_since(db: asyncpg.Pool, mark: int) -> int:
+    """Rows after ``mark`` that the relay has published."""
+    return int(
+        await db.fetchval("SELECT count(*) FROM outbox WHERE id > $1 AND published_at IS NOT NULL", mark)
+    )

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.lib import REPO
+from bench.lib import REPO, log
 from bench.lib.cpu import CpuMeter, CpuSnapshot, ms_per
 from bench.lib.pacing import paced
 from bench.lib.raw_consumer import SENT_HEADER
@@ -174,3 +174,40 @@ async def run_raw(
         extra_s={"raw consumer": data["cpu_s"]},
         extra_pids=(consumer.pid,),
     )
+
+
+async def run_raw_scenarios(
+    *,
+    prefix: str,
+    warmup: int,
+    latency: list[tuple[float, float]],
+    events: int,
+    bootstrap: str,
+    max_records: int,
+    batch_timeout_ms: int,
+    meter: CpuMeter,
+    log_dir: Path,
+) -> list[Result]:
+    """The baseline rows every Kafka benchmark prints beside its own: a warm-up (not reported),
+    each fixed rate of ``latency`` (RATE, SECONDS) and ``events`` as fast as possible, with the
+    consumer batching as the service's does (``max_records``, ``batch_timeout_ms``)."""
+    common: dict[str, Any] = {
+        "bootstrap": bootstrap,
+        "max_records": max_records,
+        "batch_timeout_ms": batch_timeout_ms,
+        "meter": meter,
+        "log_dir": log_dir,
+    }
+    log("raw: warm-up")
+    await run_raw("warm-up", topic=f"{prefix}raw.warmup", count=warmup, rate=None, **common)
+    results: list[Result] = []
+    for rate, seconds in latency:
+        n = int(rate * seconds)
+        log(f"raw: latency at {rate:g}/s, {n} events")
+        results.append(await run_raw(f"raw latency @{rate:g}/s", topic=f"{prefix}raw.lat{rate:g}",
+                                     count=n, rate=rate, **common))  # fmt: skip
+    log(f"raw: throughput, {events} events")
+    results.append(
+        await run_raw("raw throughput", topic=f"{prefix}raw.tp", count=events, rate=None, **common)
+    )
+    return results
