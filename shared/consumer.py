@@ -304,8 +304,9 @@ class EventConsumer:
         through the CONSUMER span of that record when spans are exported, otherwise straight
         from the record's own ``traceparent`` (no span would be recorded anyway)."""
         spans: list[trace.Span] = []
+        exporting = telemetry.exporting()
         for record, received in run:
-            if telemetry.exporting():
+            if exporting:
                 span = tracer.start_span(
                     f"process {record.topic}",
                     context=propagate.extract(received.headers),
