@@ -20,5 +20,10 @@ PLANS_TIMERS = 0x5A4A_0103
 #: consultation: rounds that open and close on time, the forum check.
 CONSULTATION_TIMERS = 0x5A4A_0203
 
+#: notifications: one SMS gateway message at a time, taken per message id (the key's second half is
+#: the id's hash): its delivery report and the record that it was sent meet in one order, so a
+#: report held "for later" is always taken when the send is recorded.
+NOTIFICATIONS_GATEWAY_MESSAGE = 0x5A4A_0401
+
 #: irm: the review clocks (dated steps, reminders, overdue reviews).
 IRM_TIMERS = 0x5A4A_0303

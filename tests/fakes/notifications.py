@@ -363,6 +363,9 @@ class FakeDeliveries(_Repo):
             if i in self.t.claims and self.t.claims[i][0] == token:
                 del self.t.claims[i]
 
+    async def lock_gateway_messages(self, provider_ids: Sequence[str]) -> None:
+        return None  # one task at a time in memory
+
     async def by_provider_id(self, provider_id: str) -> Delivery | None:
         found = next((d for d in self.t.deliveries.values() if d.provider_id == provider_id), None)
         return _copy_delivery(found) if found is not None else None

@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,13 +25,14 @@ from aiosmtpd.controller import Controller
 from devstack.mail import MailCatcher
 from devstack.ports import HOST, free_port
 from devstack.postgres import PostgresCluster
+from services.notifications.domain.deliveries import RetryPolicy
 from services.notifications.domain.recipients import PlanContact, Recipient
 from services.notifications.domain.triggers import ScopeType, Trigger
 from services.notifications.mailer import Mailer
 from services.notifications.service import SPEC as NOTIFICATIONS
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsUnitOfWork, PgNotificationsUnitOfWork
-from services.notifications.use_cases import fan_out, learning
+from services.notifications.use_cases import fan_out, learning, sending
 from services.notifications.worker import DeliveryWorker
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 from shared.events import topics
@@ -271,3 +272,51 @@ async def test_a_stopping_worker_gives_its_untried_claims_back(
     ]  # fmt: skip
     # Given back, not leased for a minute: a replica (or this one, restarted) takes them at once.
     assert await DeliveryWorker(_units(pool), settings, Mailer(settings)).run_once() == 2
+
+
+@pytest.mark.parametrize("first", ["send recorded", "report"])
+async def test_a_gateway_report_racing_the_record_of_its_send_is_applied_not_held_for_ever(
+    notifications_db: asyncpg.Pool, first: str
+) -> None:
+    """The gateway may report on a message while the worker is still recording that it sent it.
+    Each transaction is held open here while the other runs: without one lock on the message id,
+    the report finds no delivery and is held, the record finds no held report, and both commit."""
+    pool = notifications_db
+    await _queue(pool, 1)
+    now = datetime.now(UTC)
+    async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
+        (claim,) = await sending.claim_due(
+            uow, sending.ClaimDue(now=now, lease=timedelta(minutes=1), limit=1)
+        )
+    record = sending.RecordOutcomes([sending.Outcome(claim, now, provider_id="SM-race")], RetryPolicy())
+    report = sending.RecordGatewayStatus("SM-race", "delivered", None, now)
+    other_done = asyncio.Event()
+
+    async def send_recorded(hold: bool) -> None:
+        async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
+            await sending.record_outcomes(uow, record)
+            if hold:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(other_done.wait(), 1.0)
+
+    async def reported(hold: bool) -> None:
+        async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
+            await sending.record_gateway_status(uow, report)
+            if hold:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(other_done.wait(), 1.0)
+
+    async def then(step: Any) -> None:
+        await asyncio.sleep(0.2)  # the first one is inside its transaction by now
+        await step(False)
+        other_done.set()
+
+    if first == "report":
+        await asyncio.gather(reported(True), then(send_recorded))
+    else:
+        await asyncio.gather(send_recorded(True), then(reported))
+    row = await pool.fetchrow(
+        "SELECT status, provider_status FROM deliveries WHERE id = $1", claim.delivery.id
+    )
+    assert (row["status"], row["provider_status"]) == ("sent", "delivered")
+    assert await pool.fetchval("SELECT count(*) FROM gateway_reports") == 0

@@ -129,6 +129,11 @@ class Deliveries(Protocol):
     async def release(self, token: UUID, delivery_ids: Sequence[UUID]) -> None:
         """Give back claimed deliveries untried (e.g. at shutdown), due again at once."""
 
+    async def lock_gateway_messages(self, provider_ids: Sequence[str]) -> None:
+        """Hold these gateway message ids until the transaction ends. Taken first by both the
+        report and the record of a send: otherwise each can miss the other's uncommitted row and
+        a report stays held for ever."""
+
     async def by_provider_id(self, provider_id: str) -> Delivery | None: ...
 
     async def hold_report(self, provider_id: str, status: str, error: str | None, at: datetime) -> None:

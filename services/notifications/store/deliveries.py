@@ -19,6 +19,7 @@ from services.notifications.domain.deliveries import DIGEST, Claim, Delivery, De
 from services.notifications.domain.triggers import DigestItem
 from services.notifications.store.people import RECIPIENT_COLUMNS, recipient_of
 from shared.events.notifications import Channel
+from shared.locks import NOTIFICATIONS_GATEWAY_MESSAGE
 from shared.uow import UnitOfWork
 
 _DELIVERY_COLUMNS = (
@@ -161,6 +162,13 @@ class PgDeliveries:
             "WHERE claim_token = $1 AND id = ANY($2::uuid[])",
             token, list(delivery_ids),
         )  # fmt: skip
+
+    async def lock_gateway_messages(self, provider_ids: Sequence[str]) -> None:
+        if provider_ids:  # in one order (sorted), so two transactions never wait on each other
+            await self._conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext(p)) FROM unnest($2::text[]) AS p",
+                NOTIFICATIONS_GATEWAY_MESSAGE, sorted(set(provider_ids)),
+            )  # fmt: skip
 
     async def by_provider_id(self, provider_id: str) -> Delivery | None:
         row = await self._conn.fetchrow(

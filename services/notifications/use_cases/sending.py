@@ -48,6 +48,7 @@ async def record_outcomes(uow: NotificationsUnitOfWork, cmd: RecordOutcomes) -> 
     """Apply each outcome to its delivery and record them all; the ids recorded. A delivery whose
     claim was lost meanwhile is not recorded here (the worker that holds it now records it), so
     each outcome is recorded and announced once."""
+    await uow.deliveries.lock_gateway_messages([o.provider_id for o in cmd.outcomes if o.provider_id])
     events: dict[UUID, list[Event]] = {}
     for o in cmd.outcomes:
         d = o.claim.delivery
@@ -104,6 +105,7 @@ class RecordGatewayStatus:
 
 async def record_gateway_status(uow: NotificationsUnitOfWork, cmd: RecordGatewayStatus) -> bool:
     """The SMS gateway's delivery report; False when no delivery has that provider id."""
+    await uow.deliveries.lock_gateway_messages([cmd.provider_id])
     delivery = await uow.deliveries.by_provider_id(cmd.provider_id)
     if delivery is None:  # not recorded as sent yet: applied when it is
         await uow.deliveries.hold_report(cmd.provider_id, cmd.status, cmd.error, cmd.at)
