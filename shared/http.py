@@ -119,19 +119,32 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 class _BodyLimit:
-    """Refuse oversize bodies with 413 before the app parses them (declared or streamed)."""
+    """Refuse oversize bodies with 413 before the app parses them (declared or streamed).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``path_limits`` gives some exact paths a limit of their own (the plans imports take files of
+    many MB): for those, a declared length above it is refused here and the body is passed on
+    unbuffered, since the route reads it as a stream and must count it against that limit
+    itself (see :mod:`services.plans.api_data`)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
+        own = self.path_limits.get(scope.get("path", ""))
+        if own is not None:
+            if declared is not None and declared.isdigit() and int(declared) > own:
+                await self._refuse(scope, send, own)
+                return
+            await self.app(scope, receive, send)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, self.max_bytes)
             return
         if declared is not None:
             await self.app(scope, receive, send)
@@ -147,7 +160,7 @@ class _BodyLimit:
             chunks.append(message.get("body", b""))
             seen += len(chunks[-1])
             if seen > self.max_bytes:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, self.max_bytes)
                 return
             if not message.get("more_body", False):
                 break
@@ -162,10 +175,10 @@ class _BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         body = (
             b'{"type":"about:blank","title":"Content Too Large","status":413,'
-            b'"detail":"request body exceeds ' + str(self.max_bytes).encode() + b' bytes"}'
+            b'"detail":"request body exceeds ' + str(limit).encode() + b' bytes"}'
         )
         await send(
             {
@@ -370,9 +383,12 @@ def create_app(
     readiness: ReadinessCheck,
     required: Sequence[str] | None = None,
     max_body_bytes: int = 1_000_000,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """``required`` names the readiness checks that decide readiness (all of them when None);
-    the others are reported only, as ``"<name>": "reachable" | "unreachable"`` too."""
+    the others are reported only, as ``"<name>": "reachable" | "unreachable"`` too.
+    ``body_limits`` maps exact paths to a body limit of their own, in place of ``max_body_bytes``
+    (their routes count a streamed body themselves)."""
     # /docs is our own page (shared.docs_ui); FastAPI's pages load floating CDN files unchecked.
     app = FastAPI(
         title=title,
@@ -468,7 +484,7 @@ def create_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     telemetry.instrument_app(app, _QUIET_ROUTES)
-    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes, path_limits=body_limits)
     app.add_middleware(_RequestContext)  # added last: the outermost, around the body limit too
     install_openapi(app)  # the document says what the handlers above really answer
     return app

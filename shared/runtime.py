@@ -78,6 +78,9 @@ class ServiceSpec:
     #: Long-running loops of the service (e.g. delivery workers); they get the runtime and must
     #: return when ``runtime.stopping`` is set.
     background: Sequence[BackgroundTask] = ()
+    #: Exact paths whose request bodies have a limit of their own (from the settings) instead of
+    #: ``http_max_body_bytes``; their routes read the body as a stream and count it.
+    body_limits: Callable[[ServiceSettings], Mapping[str, int]] | None = None
     version: str = "0.1.0"
 
 
@@ -349,6 +352,7 @@ class Runtime:
             readiness=self.readiness,
             required=READINESS_REQUIRED,
             max_body_bytes=self.settings.http_max_body_bytes,
+            body_limits=self.spec.body_limits(self.settings) if self.spec.body_limits else None,
         )
         app.state.runtime = self
         app.state.authenticator = Authenticator(self.settings)

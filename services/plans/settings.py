@@ -12,6 +12,10 @@ class PlansSettings(ServiceSettings):
     service_name: str = "plans"
     database_url: str = "postgresql://postgres@127.0.0.1:55432/sharaka_plans"
     http_port: int = 8001
+    #: Largest body of ``POST /v1/imports/commitments`` and ``/v1/imports/milestone-progress``
+    #: (OGP's whole commitments database is many MB), instead of ``http_max_body_bytes``, which
+    #: every other route keeps. The body is spooled to a temporary file above a few MB.
+    import_max_bytes: int = Field(default=200_000_000, ge=1)
 
     # --- timers (services/plans/timers.py) ------------------------------------------------
     #: Run the OGP timers in this process. Replicas elect one active runner among themselves, so

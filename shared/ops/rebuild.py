@@ -31,13 +31,14 @@ STORES: dict[str, Stores] = {
     "plans": Stores(
         truth=("members", "contacts", "plans", "commitments", "milestones", "milestone_updates",
                "member_status_history", "eligibility_scores", "commitment_history", "documents",
-               "timer_emissions", "outbox", "plan_page_versions"),
+               "timer_emissions", "outbox", "plan_page_versions", "import_jobs"),
         rebuildable=(),
         note="Source of truth for members, plans and commitments. Its reactions (IRM assessments "
         "and findings, consultation response tables and forum meetings) update its own tables in "
         "place, so there is no separate projection to rebuild: a group reset alone only re-reads "
         "(the inbox skips what was applied). plan_page_versions is kept by triggers on the plans, "
-        "commitments and milestones themselves, in their transactions.",
+        "commitments and milestones themselves, in their transactions. import_jobs records the "
+        "background imports (their state and report, never the file).",
     ),
     "consultation": Stores(
         truth=("rounds", "offline_events", "participants", "inputs", "input_flags", "moderation_log",

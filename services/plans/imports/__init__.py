@@ -10,7 +10,10 @@ One module per idea:
   corrected through the plans use cases, in batches;
 * :mod:`.progress_sheet` parses and applies the bulk milestone progress file;
 * :mod:`.report` is the answer (counts and per-row errors) and how a refusal becomes a row error;
-* :mod:`.cli` is the operator's command (``python -m services.plans.imports FILE``).
+* :mod:`.jobs` runs an import in the background of the service (``Prefer: respond-async``) and
+  keeps its state, progress and report in ``import_jobs``;
+* :mod:`.cli` is the operator's command (``python -m services.plans.imports FILE``), with a
+  progress bar.
 
 Why it is shaped this way:
 

@@ -8,7 +8,7 @@ to a plan whose commitments are open, and the use case's refusal is the row's er
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
@@ -35,9 +35,11 @@ from services.plans.imports.report import (
     SERVICE,
     FieldError,
     ImportReport,
+    Progress,
     RowFailure,
     err,
     errors_of,
+    progress_counter,
 )
 from services.plans.store import PgPlansUnitOfWork, holding_import_lock
 from services.plans.use_cases import commitments, members, plans
@@ -104,7 +106,12 @@ class _CommitmentImport:
         self.plans: dict[str, Row] = {}
 
     async def run(
-        self, pool: asyncpg.Pool, rows: Sequence[CommitmentRow], batch_size: int, workers: int
+        self,
+        pool: asyncpg.Pool,
+        rows: Sequence[CommitmentRow],
+        batch_size: int,
+        workers: int,
+        done: Callable[[int], None] = lambda _rows: None,
     ) -> None:
         """Deal the rows to ``workers`` lanes by member (largest members first, each to the
         lightest lane; file order kept inside a lane), under a lock that makes a second import
@@ -122,11 +129,17 @@ class _CommitmentImport:
                 async with asyncio.TaskGroup() as tg:
                     for lane in lanes:
                         if lane:
-                            tg.create_task(self._lane(pool, lane, batch_size))
+                            tg.create_task(self._lane(pool, lane, batch_size, done))
             except BaseExceptionGroup as group:
                 raise group.exceptions[0] from None  # an unexpected failure: the first is enough
 
-    async def _lane(self, pool: asyncpg.Pool, rows: Sequence[CommitmentRow], batch_size: int) -> None:
+    async def _lane(
+        self,
+        pool: asyncpg.Pool,
+        rows: Sequence[CommitmentRow],
+        batch_size: int,
+        done: Callable[[int], None],
+    ) -> None:
         for start in range(0, len(rows), batch_size):
             batch = rows[start : start + batch_size]
             try:
@@ -143,6 +156,7 @@ class _CommitmentImport:
             r.unchanged += scope.unchanged
             for row, errors in scope.errors:
                 r.fail(row.line, row.key, errors)
+            done(len(batch))
 
     async def _batch(self, pool: asyncpg.Pool, batch: Sequence[CommitmentRow], *, replay: bool) -> _Scope:
         scope = _Scope()
@@ -348,11 +362,18 @@ class _CommitmentImport:
 
 
 async def import_commitments(
-    pool: asyncpg.Pool, data: bytes, *, by: str, batch_size: int = BATCH_SIZE, workers: int = WORKERS
+    pool: asyncpg.Pool,
+    data: bytes,
+    *,
+    by: str,
+    batch_size: int = BATCH_SIZE,
+    workers: int = WORKERS,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Import OGP's commitments spreadsheet (CSV bytes). Raises :class:`shared.errors.Invalid`
     (422 over HTTP) only for a file that cannot be read at all (empty, not text, header with
-    unknown or missing columns); everything else is a row error in the report."""
+    unknown or missing columns); everything else is a row error in the report. ``progress`` is
+    told (rows done, rows in the file) after the file is read and after each batch."""
     columns, records = read_csv(data, COMMITMENTS_CSV)
     present = set(columns)
     report = ImportReport("commitment_id")
@@ -375,5 +396,6 @@ async def import_commitments(
             rows.append(parse_commitment(rec.line, rec.cells, present))
         except RowFailure as f:
             report.fail(rec.line, key, f.errors)
-    await _CommitmentImport(by, report).run(pool, rows, batch_size, workers)
+    done = progress_counter(progress, report.rows - len(rows), report.rows)
+    await _CommitmentImport(by, report).run(pool, rows, batch_size, workers, done)
     return report

@@ -25,9 +25,11 @@ from services.plans.imports.report import (
     SERVICE,
     FieldError,
     ImportReport,
+    Progress,
     RowFailure,
     err,
     errors_of,
+    progress_counter,
 )
 from services.plans.store import ImportLookups, PgPlansUnitOfWork
 from services.plans.use_cases import milestones
@@ -174,11 +176,17 @@ async def _report(
 
 
 async def import_progress(
-    pool: asyncpg.Pool, data: bytes, *, by: str, batch_size: int = BATCH_SIZE
+    pool: asyncpg.Pool,
+    data: bytes,
+    *,
+    by: str,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Bulk progress reports. Raises :class:`shared.errors.Invalid` (422 over HTTP) only for a
     file that cannot be read at all or whose header names no milestone; everything else is a row
-    error in the report."""
+    error in the report. ``progress`` is told (rows done, rows in the file) after the file is
+    read and after each batch."""
     columns, records = read_csv(data, PROGRESS_CSV)
     if M_ID not in columns and not (M_KEY in columns and M_NUMBER in columns):
         raise Invalid.many(
@@ -200,6 +208,7 @@ async def import_progress(
         except RowFailure as f:
             report.fail(rec.line, row_label, f.errors)
     who = staff(by)
+    done = progress_counter(progress, report.rows - len(rows), report.rows)
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
@@ -211,4 +220,5 @@ async def import_progress(
                     report.updated += 1
                 else:
                     report.fail(row.line, row.label, errors)
+        done(len(batch))
     return report

@@ -3,7 +3,7 @@ spreadsheet's columns), the answer of an import, and how it writes (service, loc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -22,6 +22,24 @@ FieldError = dict[str, str]
 #: same plans in another order. HTTP edits lock one plan at a time and never take it.
 IMPORT_LOCK = PLANS_IMPORT
 BATCH_SIZE = 200
+
+#: Told as an import goes: (rows done, rows in the file). Rows refused while reading count as
+#: done at once; the others once their batch is written.
+Progress = Callable[[int, int], None]
+
+
+def progress_counter(progress: Progress | None, done: int, total: int) -> Callable[[int], None]:
+    """A counter of the rows done that tells ``progress`` each time it moves (and once now)."""
+    count = [done]
+    if progress is not None:
+        progress(done, total)
+
+    def add(rows: int) -> None:
+        count[0] += rows
+        if progress is not None:
+            progress(count[0], total)
+
+    return add
 
 
 class RowFailure(Exception):
