@@ -52,8 +52,9 @@ WRITABLE = (
     "sdg_targets",
     "other_plan_links",
 )
-#: Besides :data:`WRITABLE`, what a staff correction (the import) may set.
-CORRECTABLE = (*WRITABLE, "irm")
+#: Besides :data:`WRITABLE`, what a staff correction (the import) may set: the IRM's findings as
+#: OGP's database has them, and the cells of its columns the import does not map.
+CORRECTABLE = (*WRITABLE, "irm", "source_data")
 
 COMMITMENT_TRANSITIONS: dict[CommitmentState, frozenset[CommitmentState]] = {
     CommitmentState.DRAFTED: frozenset(
@@ -190,6 +191,8 @@ class Commitment:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     source_key: str | None = None
+    #: OGP's database's cells of the columns the import does not map, by column name.
+    source_data: dict[str, Any] = field(default_factory=dict)
 
     # --- creation ---------------------------------------------------------------------------
 

@@ -73,16 +73,17 @@ CASCADE: dict[PlanState, tuple[frozenset[CommitmentState], CommitmentState]] = {
 }
 
 
-def plan_length_years(kind: MemberKind, start: date, end: date) -> int:
+def plan_length_years(kind: MemberKind, start: date, end: date, *, historic: bool = False) -> int:
     """National and parliamentary plans last 2 or 4 years (4 since 2022), give or take a quarter;
-    local plans vary, so only the order of the dates is checked for them."""
+    local plans vary, so only the order of the dates is checked for them. A ``historic`` plan
+    (imported from OGP's database) may last 1 to 4 years: OGP's early plans had 1 and 3."""
     if end <= start:
         raise RuleViolation("plan.dates_inverted", "end_date must be after start_date", "end_date")
     delta = relativedelta(end, start)
     months = delta.years * 12 + delta.months + (1 if delta.days >= 15 else 0)
     if kind is MemberKind.LOCAL:
         return max(1, round(months / 12))
-    for years in (2, 4):
+    for years in (1, 2, 3, 4) if historic else (2, 4):
         if abs(months - years * 12) <= 3:
             return years
     raise RuleViolation(
@@ -161,9 +162,10 @@ class Plan:
         strands: list[Strand] | None,
         now: datetime,
         source_key: str | None = None,
+        historic: bool = False,
     ) -> tuple[Plan, list[Event]]:
         """A new draft plan; its length follows from the dates and the member's kind."""
-        length = plan_length_years(member_kind, start_date, end_date)
+        length = plan_length_years(member_kind, start_date, end_date, historic=historic)
         plan = cls(
             id=uuid4(),
             member_id=member_id,

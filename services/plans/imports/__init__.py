@@ -63,7 +63,6 @@ from services.plans.imports.commitments_sheet import (
     C_TITLE,
     C_URL,
     C_YEAR,
-    COMMITMENTS_CSV,
     LEGACY_KEY,
     CommitmentRow,
     desired_values,
@@ -88,7 +87,6 @@ from services.plans.imports.report import BATCH_SIZE, IMPORT_LOCK, ImportReport,
 
 __all__ = [
     "BATCH_SIZE",
-    "COMMITMENTS_CSV",
     "C_ACCESS",
     "C_ACCOUNTABILITY",
     "C_CODE",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from uuid import UUID
 
 import asyncpg
@@ -22,13 +21,14 @@ from services.plans.imports.commitments_sheet import (
     C_KIND,
     C_PLAN,
     C_YEAR,
-    COMMITMENTS_CSV,
     FIELD_COLUMNS,
     CommitmentRow,
     desired_values,
     parse_commitment,
+    plan_dates,
+    read_sheet,
 )
-from services.plans.imports.csv_table import read_csv
+from services.plans.imports.ogp_layout import M
 from services.plans.imports.report import (
     BATCH_SIZE,
     ROW_ERRORS,
@@ -304,24 +304,25 @@ class _CommitmentImport:
         return plan
 
     async def _create_plan(self, uow: PgPlansUnitOfWork, row: CommitmentRow, member: Row) -> Row:
-        """A 2-year plan from 1 January of the year of submission to 31 December of the next
-        year (OGP's spreadsheet gives no dates); a placeholder point of contact. A length the
-        member's kind does not allow is the year's fault."""
-        start, end = date(row.year, 1, 1), date(row.year + 1, 12, 31)
+        """A plan from 1 January of the year of submission for its years (2 when the file
+        does not say; OGP's history has plans of 1 to 4 years, allowed for imported plans only);
+        a placeholder point of contact. A length the member's kind does not allow is the year's
+        fault."""
+        start, end = plan_dates(row)
         try:
             created = await plans.create_plan(
                 uow,
                 plans.CreatePlan(
                     staff(SERVICE), member["id"],
-                    f"{row.country} action plan {row.plan_number} ({row.year}-{row.year + 1})",
-                    start, end, IMPORT_CONTACT, None, row.plan_key,
+                    f"{row.country} action plan {row.plan_number} ({start.year}-{end.year})",
+                    start, end, IMPORT_CONTACT, None, row.plan_key, historic=True,
                 ),
             )  # fmt: skip
         except RuleViolation as rv:
             raise RowFailure([err(C_YEAR, rv.message, rv.rule)]) from None
         # The spreadsheet's number is the truth; the service counts the member's plans instead,
         # which is wrong when plans are imported out of order. PlanCreated does not carry it.
-        await uow.imports.set_action_plan_number(created.id, row.plan_number)
+        await uow.imports.set_action_plan_number(created.id, row.plan_number, row.plan_ogp_id)
         return {
             "id": created.id,
             "member_id": created.member_id,
@@ -336,6 +337,7 @@ class _CommitmentImport:
         commitments are frozen refuses it, which the row reports under its identifier."""
         values = desired_values(row, None)
         irm = values.pop("irm", None)
+        source = values.pop("source_data", None)
         try:
             stored = await commitments.add_commitment(
                 uow, commitments.AddCommitment(staff(self.by), plan["id"], values, source_key=row.key)
@@ -345,8 +347,8 @@ class _CommitmentImport:
                 raise
             message = f"a new commitment cannot be added to a plan in state {state}"
             raise RowFailure([err(C_ID, message, rv.rule)]) from None
-        if irm:  # not part of the commitment template: set for the whole batch in one statement
-            scope.irm[str(stored.id)] = irm
+        if irm or source:  # not part of the template: set for the whole batch in one statement
+            scope.irm[str(stored.id)] = {"irm": irm or {}, "source_data": source or {}}
         return "created"
 
     async def _update(self, uow: PgPlansUnitOfWork, row: CommitmentRow, current: Row) -> str:
@@ -370,32 +372,39 @@ async def import_commitments(
     workers: int = WORKERS,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import OGP's commitments spreadsheet (CSV bytes). Raises :class:`shared.errors.Invalid`
-    (422 over HTTP) only for a file that cannot be read at all (empty, not text, header with
-    unknown or missing columns); everything else is a row error in the report. ``progress`` is
+    """Import OGP's commitments database (CSV bytes), as OGP publishes it. Raises
+    :class:`shared.errors.Invalid` (422 over HTTP) only for a file that cannot be read at all
+    (empty, not CSV, not UTF-8 throughout, no identifier column, a required column missing or a
+    column given twice); everything else is a row error in the report. Columns the import does
+    not map are kept with each commitment (source data) and listed in the report. ``progress`` is
     told (rows done, rows in the file) after the file is read and after each batch."""
-    columns, records = read_csv(data, COMMITMENTS_CSV)
-    present = set(columns)
+    sheet, records = read_sheet(data)
+    id_column = sheet.columns[M.ID]
     report = ImportReport("commitment_id")
+    report.unmapped_columns = list(sheet.source)
+    report.dropped_columns = list(sheet.dropped)
     rows: list[CommitmentRow] = []
     seen: dict[str, int] = {}
     for rec in records:
         report.rows += 1
-        key = rec.cells.get(C_ID) or None
+        key = rec.cells.get(id_column) or None
         if rec.errors:
             report.fail(rec.line, key, rec.errors)
             if key:
                 seen.setdefault(key, rec.line)
             continue
         if key and key in seen:
-            report.fail(rec.line, key, [err(C_ID, f"the same identifier is on row {seen[key]}")])
+            report.fail(rec.line, key, [err(id_column, f"the same identifier is on row {seen[key]}")])
             continue
         if key:
             seen[key] = rec.line
         try:
-            rows.append(parse_commitment(rec.line, rec.cells, present))
+            row = parse_commitment(rec.line, rec.cells, sheet)
         except RowFailure as f:
             report.fail(rec.line, key, f.errors)
+            continue
+        rows.append(row)
+        report.noted(row.line, row.key, row.warnings, row.stars)
     done = progress_counter(progress, report.rows - len(rows), report.rows)
     await _CommitmentImport(by, report).run(pool, rows, batch_size, workers, done)
     return report

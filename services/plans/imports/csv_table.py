@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -122,6 +122,101 @@ def read_csv(data: bytes, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]
             yield CsvRecord(start, cells, errs)
 
     return columns, records()
+
+
+_NOT_CSV = ((b"PK\x03\x04", "an XLSX or ZIP file"), (b"%PDF", "a PDF"), (b"\xd0\xcf\x11\xe0", "an XLS file"))
+#: Rows a file may have before its header (an index row, a row of group headings).
+HEADER_SEARCH_ROWS = 5
+
+
+def _first_bad_line(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _undecodable(line):
+            return number
+    return None
+
+
+def read_table(
+    data: bytes, is_header: Callable[[list[str]], bool], describe: str
+) -> tuple[list[str], Iterator[CsvRecord]]:
+    """Read a CSV file whose columns are matched later, by meaning: the header is the first of
+    the first few rows that ``is_header`` accepts (OGP's older exports put an index row or a
+    row of group headings above it), and each record's cells are keyed by the header's own
+    (stripped) names; duplicated names are the caller's to judge.
+
+    The whole file must be UTF-8: a file with other bytes in it (saved from a spreadsheet in
+    another encoding, or put together from files in two) is refused with the first line at
+    fault, because a guess would store garbled names. :class:`Invalid` (422) says why a file is
+    refused: not CSV, not UTF-8, no header naming ``describe``."""
+    for magic, what in _NOT_CSV:
+        if data.startswith(magic):
+            raise Invalid.many(f"this is {what}, not a CSV file: export the sheet as CSV (UTF-8)", [])
+    if b"\x00" in data[:65536]:
+        raise Invalid.many("the file is binary, not CSV text: export the sheet as CSV (UTF-8)", [])
+    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    if _undecodable(text):
+        line = _first_bad_line(text)
+        raise Invalid.many(
+            f"the file is not UTF-8 throughout (first at line {line}): it mixes encodings or was "
+            "saved in another one; export it again as CSV UTF-8",
+            [("file", f"not UTF-8 at line {line}")],
+        )
+    check_controls = bool(_CONTROL.search(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    try:
+        for _ in range(HEADER_SEARCH_ROWS):
+            raw = next(reader, None)
+            if raw is None:
+                break
+            if is_header([c.strip() for c in raw]):
+                header = [c.strip() for c in raw]
+                break
+    except csv.Error as exc:
+        raise Invalid.many(f"the file is not readable as CSV: {exc}", []) from None
+    if header is None:
+        if not text.replace(",", "").strip():
+            raise Invalid.many("the file is empty: a header row is expected", [])
+        raise Invalid.many(
+            f"no header row with {describe} in the first {HEADER_SEARCH_ROWS} rows: is this the "
+            "right file, exported as CSV?",
+            [("header", f"no {describe} column")],
+        )
+    header_line = reader.line_num
+    width = len(header)
+
+    def records() -> Iterator[CsvRecord]:
+        last = header_line
+        while True:
+            start = last + 1
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                last = reader.line_num
+                yield CsvRecord(start, {}, [err("row", f"not readable as CSV: {exc}")])
+                continue
+            last = reader.line_num
+            if not any(c.strip() for c in raw):
+                continue
+            cells: dict[str, str] = {}
+            for name, value in zip(header, raw, strict=False):
+                if name and name not in cells:
+                    cells[name] = value.strip()
+            errs: list[FieldError] = []
+            extra = raw[width:]
+            if len(raw) < width or any(c.strip() for c in extra):
+                errs.append(err("row", f"{len(raw)} fields where the header has {width}"))
+            if check_controls:
+                errs += [
+                    err(c, "control characters are not allowed")
+                    for c, v in cells.items()
+                    if _CONTROL.search(v)
+                ]
+            yield CsvRecord(start, cells, errs)
+
+    return header, records()
 
 
 # --- cells -----------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@ spreadsheet's columns), the answer of an import, and how it writes (service, loc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from pydantic import ValidationError
@@ -102,6 +103,33 @@ class ImportReport:
     members_created: int = 0
     plans_created: int = 0
     errors: list[Row] = field(default_factory=list)
+    #: Columns kept as each commitment's source data, and columns dropped (a person's details).
+    unmapped_columns: list[str] = field(default_factory=list)
+    dropped_columns: list[str] = field(default_factory=list)
+    #: Cells kept as written (a date that cannot be read, say): the row is imported.
+    warnings: list[Row] = field(default_factory=list)
+    stars_compared: int = 0
+    stars_agreeing: int = 0
+    star_disagreements: list[Row] = field(default_factory=list)
+
+    def noted(self, line: int, key: str, warnings: list[FieldError], stars: Sequence[Any]) -> None:
+        """A parsed row's warnings, and its stars beside OGP's (``StarCheck``: column, ogp, ours)."""
+        if warnings:
+            self.warnings.append({"row": line, self.key_name: key, "warnings": warnings})
+        for check in stars:
+            self.stars_compared += 1
+            if check.ogp == check.ours:
+                self.stars_agreeing += 1
+            else:
+                self.star_disagreements.append(
+                    {
+                        "row": line,
+                        self.key_name: key,
+                        "column": check.column,
+                        "ogp": check.ogp,
+                        "rule": check.ours,
+                    }
+                )
 
     def fail(self, line: int, key: str | None, errors: list[FieldError]) -> None:
         self.failed += 1
@@ -120,4 +148,13 @@ class ImportReport:
         else:  # progress reports are appended, never "created" nor "unchanged"
             del out["created"], out["unchanged"]
         out["errors"] = sorted(self.errors, key=lambda e: int(e["row"]))
+        if self.key_name == "commitment_id":
+            out["unmapped_columns"] = self.unmapped_columns
+            out["dropped_columns"] = self.dropped_columns
+            out["warnings"] = sorted(self.warnings, key=lambda e: int(e["row"]))
+            out["stars"] = {
+                "compared": self.stars_compared,
+                "agreeing": self.stars_agreeing,
+                "disagreements": sorted(self.star_disagreements, key=lambda e: int(e["row"])),
+            }
         return out

@@ -17,7 +17,8 @@ COMMITMENT_COLUMNS = """c.id, c.plan_id, c.member_id, c.number, c.title, c.texts
     c.supporting_government, c.supporting_other, c.value_access_to_information,
     c.value_civic_participation, c.value_public_accountability, c.value_technology_innovation,
     c.policy_areas, c.budget_amount, c.budget_currency, c.sdg_targets, c.other_plan_links,
-    c.progress, c.self_assessment, c.irm, c.version, c.created_at, c.updated_at, c.source_key"""
+    c.progress, c.self_assessment, c.irm, c.version, c.created_at, c.updated_at, c.source_key,
+    c.source_data"""
 
 MILESTONE_COLUMNS = """m.id, m.commitment_id, m.plan_id, m.number, m.texts, m.start_date, m.end_date,
     m.responsible, m.status, m.weight, m.progress, m.completed_at, m.created_at, m.updated_at"""

@@ -82,12 +82,18 @@ class PgImportLookups:
         )
         return adopted is not None
 
-    async def set_action_plan_number(self, plan_id: UUID, number: int) -> None:
-        await self._conn.execute("UPDATE plans SET action_plan_number = $2 WHERE id = $1", plan_id, number)
+    async def set_action_plan_number(self, plan_id: UUID, number: int, ogp_id: str | None = None) -> None:
+        await self._conn.execute(
+            "UPDATE plans SET action_plan_number = $2, ogp_id = $3 WHERE id = $1", plan_id, number, ogp_id
+        )
 
     async def set_irm(self, blocks: Mapping[str, Any]) -> None:
+        """New commitments' ``irm`` and ``source_data`` columns (id → {irm, source_data}), in one
+        statement for a batch."""
         await self._conn.execute(
-            "UPDATE commitments c SET irm = $1::jsonb -> c.id::text WHERE c.id = ANY($2::uuid[])",
+            """UPDATE commitments c SET irm = $1::jsonb -> c.id::text -> 'irm',
+                   source_data = $1::jsonb -> c.id::text -> 'source_data'
+               WHERE c.id = ANY($2::uuid[])""",
             blocks,
             [UUID(k) for k in blocks],
         )

@@ -72,6 +72,7 @@ def _commitment(r: asyncpg.Record) -> Commitment:
     if values["budget_amount"] is not None:
         values["budget_amount"] = float(values["budget_amount"])
     values["irm"] = values["irm"] or {}
+    values["source_data"] = values["source_data"] or {}
     return Commitment(**values)
 
 

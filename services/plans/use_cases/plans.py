@@ -33,6 +33,8 @@ class CreatePlan:
     contact: ContactDetails
     strands: list[Strand] | None = None
     source_key: str | None = None
+    #: A plan of OGP's history (the import): 1 to 4 years allowed, not only today's 2 or 4.
+    historic: bool = False
 
 
 async def create_plan(uow: PlansUnitOfWork, cmd: CreatePlan) -> Plan:
@@ -55,6 +57,7 @@ async def create_plan(uow: PlansUnitOfWork, cmd: CreatePlan) -> Plan:
         strands=cmd.strands,
         now=datetime.now(UTC),
         source_key=cmd.source_key,
+        historic=cmd.historic,
     )
     await uow.plans.add(plan, contact)
     for event in events:

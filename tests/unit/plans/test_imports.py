@@ -19,7 +19,6 @@ from services.plans.imports import (
     C_TECHNOLOGY,
     C_TITLE,
     C_YEAR,
-    COMMITMENTS_CSV,
     M_ID,
     M_KEY,
     M_STATUS,
@@ -29,7 +28,8 @@ from services.plans.imports import (
     read_csv,
 )
 from services.plans.imports.cli import _unusable
-from services.plans.imports.commitments_sheet import FIELD_COLUMNS
+from services.plans.imports.commitments_sheet import FIELD_COLUMNS, read_sheet
+from services.plans.imports.ogp_layout import M
 from services.plans.imports.report import err, errors_of
 from services.plans.schemas import CommitmentIn
 from shared.errors import Forbidden, Invalid, NotFound, RuleViolation
@@ -41,31 +41,44 @@ HEADER = f"{C_ID},{C_COUNTRY},{C_YEAR},{C_PLAN},{C_TITLE}\r\n".encode()
 
 def refused(data: bytes) -> Invalid:
     with pytest.raises(Invalid) as caught:
-        read_csv(data, COMMITMENTS_CSV)
+        read_sheet(data)
     return caught.value
 
 
 # --- the file ---------------------------------------------------------------------------------
 
 
-def test_a_readable_file_gives_its_columns_and_records() -> None:
-    columns, records = read_csv(
-        b"\xef\xbb\xbf" + HEADER + b"U1,Utopia,2019,1,Good\r\n\r\nU2,Utopia\r\n", COMMITMENTS_CSV
-    )
-    assert columns == [C_ID, C_COUNTRY, C_YEAR, C_PLAN, C_TITLE]
+def test_a_readable_file_gives_its_columns_by_meaning_and_records() -> None:
+    sheet, records = read_sheet(
+        b"\xef\xbb\xbf" + HEADER.replace(b"\r\n", b",Favourite Colour\r\n")
+        + b"U1,Utopia,2019,1,Good,blue\r\n\r\nU2,Utopia\r\n"
+    )  # fmt: skip
+    assert sheet.columns[M.TITLE] == C_TITLE and sheet.source == ("Favourite Colour",)
     first, second = list(records)
     assert (first.line, first.cells[C_TITLE], first.errors) == (2, "Good", [])
     assert second.line == 4
-    assert second.errors == [err("row", "2 fields where the header has 5")]
+    assert second.errors == [err("row", "2 fields where the header has 6")]
+
+
+def test_columns_are_matched_by_meaning_whatever_the_wording() -> None:
+    sheet, _ = read_sheet(
+        b"0,1,2,3,4,5\n"  # an index row above the header, as OGP's older exports have
+        b"commitment unique identifier,COUNTRY,Year of submission,Action Plan No.,commitment title,Value -Info\n"
+    )
+    assert set(sheet.columns) == {M.ID, M.COUNTRY, M.YEAR, M.PLAN_NUMBER, M.TITLE, M.VALUE_ACCESS}
+    assert sheet.source == ()
+
+
+def test_a_persons_contact_columns_are_dropped_not_kept() -> None:
+    sheet, _ = read_sheet(HEADER.replace(b"\r\n", b",Contact Email,Contact Telephone,Note\r\n"))
+    assert sheet.dropped == ("Contact Email", "Contact Telephone") and sheet.source == ("Note",)
 
 
 def test_header_errors_name_every_column_at_fault() -> None:
-    unknown = refused(HEADER.replace(C_TITLE.encode(), C_TITLE.encode() + b",Favourite Colour"))
-    assert unknown.errors == [("Favourite Colour", "unknown column")]
-    assert unknown.message == "invalid header: Favourite Colour: unknown column"
-    missing = refused(f"{C_ID},{C_COUNTRY},{C_ID}\r\n".encode())
+    missing = refused(f"{C_ID},{C_COUNTRY},{C_ID},Comm No,Commitment Number\r\n".encode())
     assert missing.errors == [
         (C_ID, "column given twice"),
+        ("Commitment Number", "the same column as 'Comm No'"),
         (C_YEAR, "required column missing"),
         (C_PLAN, "required column missing"),
         (C_TITLE, "required column missing"),
@@ -77,7 +90,12 @@ def test_header_errors_name_every_column_at_fault() -> None:
     [
         (b"", "the file is empty: a header row is expected"),
         (b"\r\n  ,\r\n", "the file is empty: a header row is expected"),
-        (bytes(range(256)) * 4, "the header is not UTF-8 text: is this file a CSV spreadsheet?"),
+        (
+            b"PK\x03\x04" + bytes(100),
+            "this is an XLSX or ZIP file, not a CSV file: export the sheet as CSV (UTF-8)",
+        ),
+        (b"%PDF-1.7\n", "this is a PDF, not a CSV file: export the sheet as CSV (UTF-8)"),
+        (bytes(range(256)) * 4, "the file is binary, not CSV text: export the sheet as CSV (UTF-8)"),
     ],
 )
 def test_a_file_that_is_no_csv_names_no_field(data: bytes, detail: str) -> None:
@@ -85,18 +103,29 @@ def test_a_file_that_is_no_csv_names_no_field(data: bytes, detail: str) -> None:
     assert (problem.message, problem.errors) == (detail, [])
 
 
-def test_the_http_answer_of_a_bad_file_is_unchanged() -> None:
-    """Before, the importer raised shared.http.Problem(422, ...) itself; the handler's mapping of
-    Invalid gives the same status, title, detail and errors (none for an unreadable file)."""
-    header = problem_for(refused(HEADER.replace(C_TITLE.encode(), b"Favourite Colour")))
+def test_a_file_without_an_identifier_column_is_refused_saying_so() -> None:
+    problem = refused(b"Country,Action Plan Number,Commitment Title\nUtopia,1,Good\n")
+    assert problem.errors == [
+        ("header", "no the commitment identifier ('Commitment Unique Identifier') column")
+    ]
+    assert "no header row with the commitment identifier" in problem.message
+
+
+def test_a_file_that_mixes_encodings_is_refused_with_the_line() -> None:
+    latin1 = "U2,Bogotá,2019,1,Participación\r\n".encode("latin-1")
+    problem = refused(HEADER + "U1,Utopía,2019,1,Bien\r\n".encode() + latin1)
+    assert problem.errors == [("file", "not UTF-8 at line 3")]
+    assert "not UTF-8 throughout" in problem.message
+
+
+def test_the_http_answer_of_a_bad_file_names_the_columns() -> None:
+    header = problem_for(refused(f"{C_ID},{C_COUNTRY}\r\n".encode()))
     assert (header.status, header.title, header.extra) == (422, "Unprocessable Content", {})
     assert header.errors == [
-        {"field": "Favourite Colour", "message": "unknown column"},
+        {"field": C_YEAR, "message": "required column missing"},
+        {"field": C_PLAN, "message": "required column missing"},
         {"field": C_TITLE, "message": "required column missing"},
     ]
-    assert header.detail == (
-        f"invalid header: Favourite Colour: unknown column; {C_TITLE}: required column missing"
-    )
     empty = problem_for(refused(b""))
     assert (empty.status, empty.detail, empty.errors) == (
         422,
