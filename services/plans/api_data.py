@@ -17,6 +17,7 @@ import asyncio
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
+from enum import StrEnum
 from typing import IO, Annotated, Any, Literal
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
-from services.plans import exports
+from services.plans import exports, exports_ogp
 from services.plans.imports import jobs
 from services.plans.queries.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from services.plans.settings import PlansSettings
@@ -251,8 +252,35 @@ def _export_route(
     return export
 
 
+class Layout(StrEnum):
+    SHARAKA = "sharaka"
+    OGP = "ogp"
+
+
+@router.get(
+    "/export/commitments.csv",
+    summary="Open data: commitments (CSV), in Sharaka's or OGP's layout",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_commitments_csv(rt: RT, layout: Layout = Layout.SHARAKA) -> StreamingResponse:
+    """All commitments as CSV, public and anonymous; streamed. ``layout=ogp`` writes the columns
+    of OGP's commitments database in its order (imported commitments with their source data),
+    which the import reads back to the same commitments. The columns are documented in
+    docs/open-data.md."""
+    if layout is Layout.OGP:
+        return StreamingResponse(
+            exports_ogp.ogp_csv_stream(rt.pool),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="commitments-ogp.csv"'},
+        )
+    return await _export_route(exports.COMMITMENTS, "csv")(rt)
+
+
 for _dataset in exports.DATASETS.values():
     for _fmt, (_media, _) in _FORMATS.items():
+        if (_dataset.name, _fmt) == ("commitments", "csv"):
+            continue  # above, with its layout
         router.add_api_route(
             f"/export/{_dataset.name}.{_fmt}",
             _export_route(_dataset, _fmt),

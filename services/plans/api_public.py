@@ -17,7 +17,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.plans import queries
 from services.plans.queries import OgpValue
@@ -77,6 +77,9 @@ class PublicCommitment(BaseModel):
     progress: float
     self_assessment: dict[str, Any] | None
     irm: dict[str, Any]
+    source_data: dict[str, str] = Field(
+        description="the cells of OGP's database columns the import does not map, by column name"
+    )
     version: int
     created_at: datetime
     updated_at: datetime

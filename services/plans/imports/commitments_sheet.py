@@ -307,6 +307,11 @@ class _Row:
         name = self.sheet.columns.get(m)
         return self.cells.get(name, "") if name else ""
 
+    def given(self, m: M) -> str:
+        """The cell, or "" when it is empty or a not-assessed code (ND, NR, NA)."""
+        value = self.cell(m)
+        return "" if not value or not_assessed(value) is not None else value
+
     def error(self, m: M, message: str) -> None:
         self.errors.append(err(self.name(m), message))
 
@@ -352,7 +357,7 @@ def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> Commi
 
     kind = _kind(r)
     code = _code(r)
-    region = r.cell(M.REGION) or None
+    region = r.given(M.REGION) or None
     lang = Language.EN
     if r.cell(M.LANGUAGE):
         try:
@@ -380,7 +385,7 @@ def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> Commi
             raise RowFailure(r.errors)
     return CommitmentRow(
         line, key, country, kind, code, region, year, plan_number, fields, sheet.has(M.LANGUAGE), legacy,
-        plan_years=_plan_years(r, year), plan_ogp_id=r.cell(M.PLAN_ID) or None, source=source,
+        plan_years=_plan_years(r, year), plan_ogp_id=r.given(M.PLAN_ID) or None, source=source,
         warnings=r.warnings, stars=stars,
     )  # fmt: skip
 
@@ -567,8 +572,8 @@ def _legacy(r: _Row, fields: Row) -> Row | None:
         block["current"] = {"scale_version": CURRENT_SCALE_VERSION, **current}
     if reasons:
         block["not_assessed"] = reasons
-    if r.cell(M.PLAN_ID):
-        block["ogp_action_plan_id"] = r.cell(M.PLAN_ID)
+    if r.given(M.PLAN_ID):
+        block["ogp_action_plan_id"] = r.given(M.PLAN_ID)
     if block:
         block["scale_version"] = LEGACY_SCALE_VERSION
     return block

@@ -80,6 +80,8 @@ _COMMITMENT_FIELDS: Fields = (
     ("progress", "c.progress::float8"),
     ("self_assessment", "c.self_assessment"),
     ("irm", "c.irm"),
+    # OGP's database's cells of the columns the import does not map ({} for other commitments).
+    ("source_data", "c.source_data"),
     ("version", "c.version"),
     ("created_at", ts("c.created_at")),
     ("updated_at", ts("c.updated_at")),
