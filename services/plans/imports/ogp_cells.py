@@ -112,9 +112,11 @@ def yes_no(text: str) -> Scaled[StrEnum] | bool:
 
 # --- dates ---------------------------------------------------------------------------------------
 
-_MONTHS = {name.casefold(): i for i, name in enumerate(calendar.month_name) if name} | {
-    name.casefold(): i for i, name in enumerate(calendar.month_abbr) if name
-}
+_MONTHS = (
+    {name.casefold(): i for i, name in enumerate(calendar.month_name) if name}
+    | {name.casefold(): i for i, name in enumerate(calendar.month_abbr) if name}
+    | {"sept": 9}
+)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _EXCEL_EPOCH = date(1899, 12, 30)
 _NUMERIC = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})$")
@@ -125,7 +127,7 @@ _QUARTER = (
     re.compile(r"^(?:q|quarter)\s*([1-4]|i{1,3}|iv)[\s,]+(?:of\s+)?(\d{4})$"),  # Quarter 1 2014, Q3 2020
     re.compile(r"^([1-4]|i{1,3}|iv)(?:st|nd|rd|th)?\s+quarter(?:\s+of)?[\s,]+(\d{4})$"),  # IV quarter of 2021
 )
-_EXCEL = re.compile(r"^(\d{5})$")
+_EXCEL = re.compile(r"^(\d{5})(?:\.0+)?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +137,12 @@ class Period:
 
 
 def _year(text: str) -> int:
+    """A two-digit year is this century's up to 69, the last's from 70 (as spreadsheets read it);
+    a year before OGP is then refused as implausible, not taken for a future one."""
     y = int(text)
-    return y + 2000 if y < 100 else y
+    if y >= 100:
+        return y
+    return y + 2000 if y < 70 else y + 1900
 
 
 def _period(text: str) -> Period | None:

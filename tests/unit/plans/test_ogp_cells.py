@@ -72,6 +72,9 @@ DATES = [
     ("IV quarter of 2021", date(2021, 10, 1), date(2021, 12, 31)),
     ("2nd quarter 2019", date(2019, 4, 1), date(2019, 6, 30)),
     ("43525", date(2019, 3, 1), date(2019, 3, 1)),  # a spreadsheet's day number
+    ("43525.0", date(2019, 3, 1), date(2019, 3, 1)),  # ... written as a float
+    ("Sept 2014", date(2014, 9, 1), date(2014, 9, 30)),
+    ("12/31/99", date(1999, 12, 31), date(1999, 12, 31)),  # two digits from 70: last century
     ("7/15/1905", date(2023, 1, 1), date(2023, 12, 31)),  # 2023 typed into a date cell
 ]
 
