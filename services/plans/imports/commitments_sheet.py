@@ -38,6 +38,7 @@ from services.plans.schemas import CommitmentIn
 from shared.db import Row
 from shared.errors import Invalid
 from shared.events.plans import Language, MemberKind
+from shared.privacy import redact_contacts
 from shared.scales import (
     STAR_TRANSFORMATIVE_ONLY_FROM,
     Completion,
@@ -375,7 +376,9 @@ def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> Commi
     assert plan_number is not None
     source = None
     if sheet.source or r.unread:
-        source = {name: cells[name] for name in sheet.source if cells.get(name)} | r.unread
+        # Public once stored (the record, the export): a way to reach a person typed into a cell
+        # of a column we do not know is masked, as in every text the public reads.
+        source = {name: redact_contacts(cells[name]) for name in sheet.source if cells.get(name)} | r.unread
         for name, value in source.items():
             if len(value) > SOURCE_LIMIT:
                 r.errors.append(

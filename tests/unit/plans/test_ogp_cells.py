@@ -435,6 +435,15 @@ def test_the_header_is_read_by_meaning(sheet: Sheet) -> None:
     assert sheet.columns[M.CODE] == "Code"
 
 
+def test_a_way_to_reach_a_person_in_an_unmapped_cell_is_masked(sheet: Sheet) -> None:
+    """Source data is public (the record, the export): an e-mail or phone typed into a column
+    the import does not know is masked; the cell is kept."""
+    r = row(sheet, **{"Subnational in NAPs": "Ask jane.doe@example.org or +216 20 123 456"})
+    assert r.source is not None
+    kept = r.source["Subnational in NAPs"]
+    assert "jane.doe@example.org" not in kept and "20 123 456" not in kept and kept.startswith("Ask ")
+
+
 def test_a_minimal_row(sheet: Sheet) -> None:
     r = row(sheet)
     assert (r.line, r.key, r.country, r.year, r.plan_number) == (7, "AL0001", "Albania", 2016, 3)
