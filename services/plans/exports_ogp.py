@@ -21,8 +21,8 @@ import asyncpg
 import pycountry
 
 from services.plans.domain.policy_areas import FLAGS, area_name
-from services.plans.imports.commitments_sheet import LEGACY_KEY
-from services.plans.imports.ogp_cells import REASON_CODES
+from services.plans.imports.ogp_assessment import LEGACY_KEY
+from services.plans.imports.ogp_cells import REASON_CODES, label_of
 from services.plans.imports.ogp_layout import NAMES, OGP_LAYOUT, M, column_key
 from services.plans.queries.open_data import CHUNK_ROWS
 from shared.db import Row
@@ -48,10 +48,6 @@ _LEGACY_FIELDS = {
 _CURRENT_FIELDS = {M.POTENTIAL_FOR_RESULTS, M.EARLY_RESULTS}
 
 
-def _label(value: str) -> str:
-    return value.replace("_", " ").title()
-
-
 def _yes(value: Any) -> str:
     return "" if value is None else ("1" if value else "0")
 
@@ -64,7 +60,7 @@ def _alpha3(alpha2: str | None) -> str:
 def _scale(block: Row, key: str) -> str:
     """A scale field's label, or the code of the reason it was not assessed."""
     if key in block:
-        return _label(str(block[key]))
+        return label_of(str(block[key]))
     reason = block.get("not_assessed", {}).get(key)
     return REASON_CODES.get(reason, "") if reason else ""
 

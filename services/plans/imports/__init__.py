@@ -5,7 +5,11 @@ One module per idea:
 
 * :mod:`.csv_table` reads a CSV file: the header matched to the columns a file may have, the
   records with what is wrong with their bytes or shape, and the cell values both files share;
-* :mod:`.commitments_sheet` checks one row of OGP's commitments spreadsheet (no I/O);
+* OGP's commitments database, read without I/O: :mod:`.ogp_layout` its columns by meaning,
+  :mod:`.ogp_cells` what a cell means (not-assessed codes, scale wordings, dates),
+  :mod:`.ogp_header` one file's header, :mod:`.ogp_row` one row's cells and problems,
+  :mod:`.ogp_assessment` the IRM's scales and the stars, and :mod:`.commitments_sheet` a whole
+  row checked and turned into what the platform stores;
 * :mod:`.commitment_import` applies those rows: members, plans and commitments created or
   corrected through the plans use cases, in batches;
 * :mod:`.progress_sheet` parses and applies the bulk milestone progress file;
@@ -63,12 +67,12 @@ from services.plans.imports.commitments_sheet import (
     C_TITLE,
     C_URL,
     C_YEAR,
-    LEGACY_KEY,
     CommitmentRow,
     desired_values,
     parse_commitment,
 )
 from services.plans.imports.csv_table import CsvRecord, CsvSpec, read_csv
+from services.plans.imports.ogp_assessment import LEGACY_KEY
 from services.plans.imports.progress_sheet import (
     M_END,
     M_EVIDENCE,

@@ -26,8 +26,8 @@ from services.plans.imports.commitments_sheet import (
     desired_values,
     parse_commitment,
     plan_dates,
-    read_sheet,
 )
+from services.plans.imports.ogp_header import read_sheet
 from services.plans.imports.ogp_layout import M
 from services.plans.imports.report import (
     BATCH_SIZE,

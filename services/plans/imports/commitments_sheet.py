@@ -1,7 +1,6 @@
-"""OGP's commitments database: a file's header read by meaning, and one row checked and turned
-into what the platform stores (no I/O). Every problem of a row is reported at once, under the
-file's own column name; the commitment's own fields go through the API's model, so the limits
-are the same as over HTTP.
+"""OGP's commitments database: one row checked and turned into what the platform stores (no
+I/O). Every problem of a row is reported at once, under the file's own column name; the
+commitment's own fields go through the API's model, so the limits are the same as over HTTP.
 
 What a row keeps: the commitment template's fields, the member (country code, national or
 local), the plan (OGP's id, its years), every IRM scale of both methodologies with the reason a
@@ -13,49 +12,32 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from enum import StrEnum
-from typing import Any
 
 import pycountry
 from pydantic import ValidationError
 
 from services.plans.domain.policy_areas import area_name
-from services.plans.imports.csv_table import CsvRecord, http_url, label, read_table
-from services.plans.imports.ogp_cells import Scaled, not_assessed, ogp_date, scaled, yes_no
-from services.plans.imports.ogp_layout import (
-    NAMES,
-    REQUIRED,
-    M,
-    area_flag_of,
-    meaning_of,
-    personal,
+from services.plans.imports.csv_table import label
+from services.plans.imports.ogp_assessment import (
+    LEGACY_KEY,
+    StarCheck,
+    assessment,
+    relevant,
+    star,
+    star_checks,
 )
+from services.plans.imports.ogp_cells import not_assessed, ogp_date, yes_no
+from services.plans.imports.ogp_header import Sheet
+from services.plans.imports.ogp_layout import NAMES, M
+from services.plans.imports.ogp_row import FIRST_OGP_YEAR, RowCells, split_cell, whole
 from services.plans.imports.report import FieldError, RowFailure, err
 from services.plans.schemas import CommitmentIn
 from shared.db import Row
-from shared.errors import Invalid
 from shared.events.plans import Language, MemberKind
 from shared.privacy import redact_contacts
-from shared.scales import (
-    STAR_TRANSFORMATIVE_ONLY_FROM,
-    Completion,
-    DidItOpenGovernment,
-    EarlyResults,
-    PotentialForResults,
-    PotentialImpact,
-    ScaleVersion,
-    Specificity,
-    legacy_star,
-)
-
-#: Key of the commitment's ``irm`` block that keeps what OGP's database said about it.
-LEGACY_KEY = "legacy_import"
-LEGACY_SCALE_VERSION = ScaleVersion.LEGACY_2014.value
-CURRENT_SCALE_VERSION = ScaleVersion.IRM_2021.value
-FIRST_OGP_YEAR = 2011  # OGP was launched in September 2011
 
 # The columns by the name OGP's current export gives them (kept for callers and tests).
 C_ID = NAMES[M.ID]
@@ -101,36 +83,7 @@ VALUE_COLUMNS = {
     M.VALUE_TECHNOLOGY: "technology_innovation",
 }
 CORE_VALUES = (M.VALUE_ACCESS, M.VALUE_PARTICIPATION, M.VALUE_ACCOUNTABILITY)
-#: The scales of the legacy block (its own keys), each with its enum.
-LEGACY_SCALES: dict[M, type[StrEnum]] = {
-    M.SPECIFICITY: Specificity,
-    M.POTENTIAL_IMPACT: PotentialImpact,
-    M.COMPLETION: Completion,
-    M.COMPLETION_END: Completion,
-    M.DIOG: DidItOpenGovernment,
-    M.DIOG_ACCESS: DidItOpenGovernment,
-    M.DIOG_PARTICIPATION: DidItOpenGovernment,
-    M.DIOG_ACCOUNTABILITY: DidItOpenGovernment,
-}
-#: The current methodology's scales (its own sub-block).
-CURRENT_SCALES: dict[M, type[StrEnum]] = {
-    M.POTENTIAL_FOR_RESULTS: PotentialForResults,
-    M.EARLY_RESULTS: EarlyResults,
-}
 
-
-class ChangeInCompletion(StrEnum):
-    INCREASE = "increase"
-    NO_CHANGE = "no_change"
-    DECREASE = "decrease"
-
-
-#: OGP's own star columns → the completion they judge and the rule's bar (a report year).
-STAR_COLUMNS: dict[M, tuple[M, int | None]] = {
-    M.STARRED_2015: (M.COMPLETION, None),  # the rule as first published: moderate impact suffices
-    M.STARRED_PROGRESS: (M.COMPLETION, STAR_TRANSFORMATIVE_ONLY_FROM),
-    M.STARRED_END: (M.COMPLETION_END, STAR_TRANSFORMATIVE_ONLY_FROM),
-}
 _KINDS = {"national": MemberKind.NATIONAL, "local": MemberKind.LOCAL, "legacy local": MemberKind.LOCAL,
           "parliament": MemberKind.PARLIAMENT}  # fmt: skip
 
@@ -152,78 +105,7 @@ FIELD_MEANINGS: dict[str, M] = {
 FIELD_COLUMNS = {name: NAMES[m] for name, m in FIELD_MEANINGS.items()}
 
 
-# --- the header ------------------------------------------------------------------------------------
-
-
-def is_header(cells: list[str]) -> bool:
-    """A header row names the commitment's identifier."""
-    return any(meaning_of(c) is M.ID for c in cells)
-
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    """What each column of one file means."""
-
-    columns: dict[M, str]  # meaning → the file's own header name
-    areas: dict[str, str]  # the file's header name → the policy area it flags
-    source: tuple[str, ...]  # columns kept as source data, in the file's order
-    dropped: tuple[str, ...]  # columns that identify a person: not kept
-
-    def has(self, meaning: M) -> bool:
-        return meaning in self.columns
-
-
-def read_header(header: list[str]) -> Sheet:
-    """Match the header by meaning. Refused (:class:`Invalid`, 422): a meaning given by two
-    columns, or a required one missing. Unknown columns are never refused."""
-    columns: dict[M, str] = {}
-    areas: dict[str, str] = {}
-    source: list[str] = []
-    dropped: list[str] = []
-    errors: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for name in header:
-        if not name or name in seen:
-            if name:
-                errors.append((name, "column given twice"))
-            continue
-        seen.add(name)
-        meaning = meaning_of(name)
-        if meaning is not None:
-            if meaning in columns:
-                errors.append((name, f"the same column as {columns[meaning]!r}"))
-            else:
-                columns[meaning] = name
-        elif (area := area_flag_of(name)) is not None:
-            areas[name] = area
-        elif personal(name):
-            dropped.append(name)
-        else:
-            source.append(name)
-    errors += [(NAMES[m], "required column missing") for m in REQUIRED if m not in columns]
-    if errors:
-        detail = "; ".join(f"{f}: {m}" for f, m in errors)
-        raise Invalid.many(f"invalid header: {detail}", errors)
-    return Sheet(columns, areas, tuple(source), tuple(dropped))
-
-
-def read_sheet(data: bytes) -> tuple[Sheet, Iterator[CsvRecord]]:
-    """The file's columns by meaning, and its records (:class:`Invalid` for a file that cannot
-    be imported at all)."""
-    header, records = read_table(data, is_header, f"the commitment identifier ({C_ID!r})")
-    return read_header(header), records
-
-
 # --- one row ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StarCheck:
-    """OGP's star in one of its columns beside ours by the same rule."""
-
-    column: str
-    ogp: bool
-    ours: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,14 +139,6 @@ class CommitmentRow:
         return f"{self.country}#{self.plan_number}"
 
 
-def _whole(text: str, low: int, high: int) -> int | None:
-    try:
-        number = int(text.strip().removesuffix(".0"))
-    except ValueError:
-        return None
-    return number if low <= number <= high else None
-
-
 #: Codes OGP uses that ISO 3166 itself does not assign (user-assigned, in common use).
 _USER_ASSIGNED = {"XKX": "XK"}  # Kosovo
 
@@ -286,59 +160,9 @@ def _alpha2(code: str) -> str | None:
     return None
 
 
-def _split(text: str, pattern: str) -> list[str]:
-    if not_assessed(text) is not None:
-        return []
-    return [s.strip() for s in re.split(pattern, text) if s.strip()]
-
-
-class _Row:
-    """The cells of one row by meaning, and what is wrong with them (collected, never raised)."""
-
-    def __init__(self, line: int, cells: Mapping[str, str], sheet: Sheet) -> None:
-        self.line, self.cells, self.sheet = line, cells, sheet
-        self.errors: list[FieldError] = []
-        self.warnings: list[FieldError] = []
-        self.unread: dict[str, str] = {}  # mapped cells kept as written (a date we cannot read)
-
-    def name(self, m: M) -> str:
-        return self.sheet.columns.get(m, NAMES[m])
-
-    def cell(self, m: M) -> str:
-        name = self.sheet.columns.get(m)
-        return self.cells.get(name, "") if name else ""
-
-    def given(self, m: M) -> str:
-        """The cell, or "" when it is empty or a not-assessed code (ND, NR, NA)."""
-        value = self.cell(m)
-        return "" if not value or not_assessed(value) is not None else value
-
-    def error(self, m: M, message: str) -> None:
-        self.errors.append(err(self.name(m), message))
-
-    def warn(self, m: M, message: str) -> None:
-        self.warnings.append(err(self.name(m), message))
-
-    def scale(self, m: M, enum: type[StrEnum]) -> Scaled[Any]:
-        try:
-            return scaled(enum, self.cell(m))
-        except ValueError as exc:
-            self.error(m, str(exc))
-            return Scaled()
-
-    def flag(self, m: M) -> bool | str | None:
-        """True/False, a not-assessed reason, or None (empty or absent)."""
-        try:
-            read = yes_no(self.cell(m))
-        except ValueError as exc:
-            self.error(m, str(exc))
-            return None
-        return read if isinstance(read, bool) else read.reason
-
-
 def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> CommitmentRow:
     """Validate one row (no I/O); every problem of the row is reported at once."""
-    r = _Row(line, cells, sheet)
+    r = RowCells(line, cells, sheet)
     for m, limit in LIMITS.items():
         if len(r.cell(m)) > limit:
             r.error(m, f"{len(r.cell(m)):,} characters, longer than the {limit:,} allowed")
@@ -349,11 +173,11 @@ def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> Commi
     year = plan_number = None
     if not r.cell(M.YEAR):
         r.error(M.YEAR, "required")
-    elif (year := _whole(r.cell(M.YEAR), FIRST_OGP_YEAR, datetime.now(UTC).year + 1)) is None:
+    elif (year := whole(r.cell(M.YEAR), FIRST_OGP_YEAR, datetime.now(UTC).year + 1)) is None:
         r.error(M.YEAR, f"{r.cell(M.YEAR)!r} is not a year between {FIRST_OGP_YEAR} and next year")
     if not r.cell(M.PLAN_NUMBER):
         r.error(M.PLAN_NUMBER, "required")
-    elif (plan_number := _whole(r.cell(M.PLAN_NUMBER), 1, 50)) is None:
+    elif (plan_number := whole(r.cell(M.PLAN_NUMBER), 1, 50)) is None:
         r.error(M.PLAN_NUMBER, f"{r.cell(M.PLAN_NUMBER)!r} is not a whole number between 1 and 50")
 
     kind = _kind(r)
@@ -368,8 +192,8 @@ def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> Commi
                 M.LANGUAGE, f"{r.cell(M.LANGUAGE)!r} is not one of: {', '.join(v.value for v in Language)}"
             )
     fields = _fields(r, lang)
-    legacy = _legacy(r, fields)
-    stars = _stars(r, legacy) if legacy is not None else []
+    legacy = assessment(r)
+    stars = star_checks(r, legacy, fields) if legacy is not None else []
     if r.errors:
         raise RowFailure(r.errors)
     assert year is not None
@@ -393,7 +217,7 @@ def parse_commitment(line: int, cells: Mapping[str, str], sheet: Sheet) -> Commi
     )  # fmt: skip
 
 
-def _kind(r: _Row) -> MemberKind | None:
+def _kind(r: RowCells) -> MemberKind | None:
     if r.cell(M.MEMBER_KIND):
         try:
             return MemberKind(label(r.cell(M.MEMBER_KIND)))
@@ -410,7 +234,7 @@ def _kind(r: _Row) -> MemberKind | None:
     return _KINDS.get(said)
 
 
-def _code(r: _Row) -> str | None:
+def _code(r: RowCells) -> str | None:
     if r.cell(M.COUNTRY_CODE):  # Sharaka's own column: ISO alpha-2
         given = r.cell(M.COUNTRY_CODE).upper()
         if not re.fullmatch(r"[A-Z]{2}", given):
@@ -426,18 +250,18 @@ def _code(r: _Row) -> str | None:
     return alpha2
 
 
-def _plan_years(r: _Row, year: int) -> int | None:
+def _plan_years(r: RowCells, year: int) -> int | None:
     """The plan's length when the file says it (1 to 4 years in OGP's history)."""
-    years = _whole(r.cell(M.DURATION), 1, 4) if r.cell(M.DURATION) else None
+    years = whole(r.cell(M.DURATION), 1, 4) if r.cell(M.DURATION) else None
     if years is None and r.cell(M.END_YEAR):
-        end = _whole(r.cell(M.END_YEAR), FIRST_OGP_YEAR, 2100)
+        end = whole(r.cell(M.END_YEAR), FIRST_OGP_YEAR, 2100)
         years = end - year if end is not None and 1 <= end - year <= 4 else None
     if years is None and (r.cell(M.DURATION) or r.cell(M.END_YEAR)):
         r.warn(M.DURATION, "the plan's length is not 1 to 4 years; a new plan is taken as 2 years")
     return years
 
 
-def _fields(r: _Row, lang: Language) -> Row:
+def _fields(r: RowCells, lang: Language) -> Row:
     """The commitment template's fields, through the API's model (same limits, same
     normalisation); "NA" and the like in a text column mean no text."""
     sheet = r.sheet
@@ -452,9 +276,9 @@ def _fields(r: _Row, lang: Language) -> Row:
     if sheet.has(M.LEAD):
         body["lead_agency"] = text(M.LEAD)
     if sheet.has(M.SUPPORTING):
-        body["supporting_government"] = _split(r.cell(M.SUPPORTING), r"[;\n]")
+        body["supporting_government"] = split_cell(r.cell(M.SUPPORTING), r"[;\n]")
     if sheet.has(M.THEME) or sheet.areas:
-        themes = _split(r.cell(M.THEME), r"[;,]")
+        themes = split_cell(r.cell(M.THEME), r"[;,]")
         flagged = [area_name(a) for name, a in sheet.areas.items() if _area_flag(r, name)]
         body["policy_areas"] = themes + flagged
     for m in (M.START_DATE, M.END_DATE):
@@ -501,7 +325,7 @@ def _fields(r: _Row, lang: Language) -> Row:
     return fields
 
 
-def _area_flag(r: _Row, name: str) -> bool:
+def _area_flag(r: RowCells, name: str) -> bool:
     value = r.cells.get(name, "")
     try:
         read = yes_no(value)
@@ -509,105 +333,6 @@ def _area_flag(r: _Row, name: str) -> bool:
         r.errors.append(err(name, f"{value!r} is not a 0/1 flag"))
         return False
     return read is True
-
-
-def _legacy(r: _Row, fields: Row) -> Row | None:
-    """What OGP's database says of the commitment's IRM assessment, both methodologies: the
-    legacy scales at the block's top level (as before), the current ones under ``current``,
-    each field not assessed under ``not_assessed`` with its reason."""
-    sheet = r.sheet
-    mapped = (*LEGACY_SCALES, *CURRENT_SCALES, M.VERIFIABLE, M.CHANGE_IN_COMPLETION, M.NUMBER, M.URL,
-              M.REPORT_YEAR, M.REPORT_YEAR_END, M.CLUSTER, M.CARRIED_FORWARD, *STAR_COLUMNS)  # fmt: skip
-    if not any(sheet.has(m) for m in mapped):
-        return None
-    block: Row = {}
-    reasons: dict[str, str] = {}
-    for m, enum in LEGACY_SCALES.items():
-        read = r.scale(m, enum)
-        if read.value is not None:
-            block[m.value] = read.value.value
-        elif read.reason:
-            reasons[m.value] = read.reason
-    current: Row = {}
-    for m, enum in CURRENT_SCALES.items():
-        read = r.scale(m, enum)
-        if read.value is not None:
-            current[m.value] = read.value.value
-        elif read.reason:
-            reasons[m.value] = read.reason
-    verifiable = r.flag(M.VERIFIABLE)
-    if isinstance(verifiable, bool):
-        current["verifiable"] = verifiable
-    elif verifiable:
-        reasons["verifiable"] = verifiable
-    change = r.scale(M.CHANGE_IN_COMPLETION, ChangeInCompletion)
-    if change.value is not None:
-        block["change_in_completion"] = change.value.value
-    elif change.reason:
-        reasons["change_in_completion"] = change.reason
-    for m in (M.REPORT_YEAR, M.REPORT_YEAR_END):
-        if r.cell(m) and not_assessed(r.cell(m)) is None:
-            y = _whole(r.cell(m), FIRST_OGP_YEAR, 2100)
-            if y is None:
-                r.error(m, f"{r.cell(m)!r} is not a year")
-            else:
-                block[m.value] = y
-    carried = r.flag(M.CARRIED_FORWARD)
-    if isinstance(carried, bool):
-        block["carried_forward"] = carried
-    cluster = r.cell(M.CLUSTER)
-    if cluster and not_assessed(cluster) is None and cluster != "0":
-        block["cluster"] = cluster
-    ogp_stars: Row = {}
-    for m in STAR_COLUMNS:
-        said = r.flag(m)
-        if isinstance(said, bool):
-            ogp_stars[m.value] = said
-    if ogp_stars:
-        block["ogp_starred"] = ogp_stars
-    if r.cell(M.NUMBER) and not_assessed(r.cell(M.NUMBER)) is None:
-        block["ogp_commitment_number"] = r.cell(M.NUMBER)
-    if r.cell(M.URL) and not_assessed(r.cell(M.URL)) is None:
-        if not http_url(r.cell(M.URL)):
-            r.error(M.URL, f"{r.cell(M.URL)!r} is not an http(s) URL")
-        block["url"] = r.cell(M.URL)
-    if current:
-        block["current"] = {"scale_version": CURRENT_SCALE_VERSION, **current}
-    if reasons:
-        block["not_assessed"] = reasons
-    if r.given(M.PLAN_ID):
-        block["ogp_action_plan_id"] = r.given(M.PLAN_ID)
-    if block:
-        block["scale_version"] = LEGACY_SCALE_VERSION
-    return block
-
-
-def _relevant(fields: Row, base: Row | None = None) -> bool:
-    core = ("value_access_to_information", "value_civic_participation", "value_public_accountability")
-    base = base or {}
-    return any(bool(fields.get(k, base.get(k, False))) for k in core)
-
-
-def _stars(r: _Row, block: Row) -> list[StarCheck]:
-    """OGP's star columns beside the versioned rule applied to the same row."""
-    if not any(r.sheet.has(m) for m in STAR_COLUMNS):
-        return []
-    relevant = any(r.flag(m) is True for m in CORE_VALUES if r.sheet.has(m))
-    checks: list[StarCheck] = []
-    said = block.get("ogp_starred", {})
-    for m, (completion, bar_year) in STAR_COLUMNS.items():
-        if m.value not in said:
-            continue
-        ours = legacy_star(
-            specificity=block.get(M.SPECIFICITY.value),
-            relevant=relevant,
-            potential_impact=block.get(M.POTENTIAL_IMPACT.value),
-            completion=block.get(completion.value),
-            report_year=bar_year,
-        )
-        if ours is not None:
-            checks.append(StarCheck(r.name(m), said[m.value], ours))
-    return checks
 
 
 def desired_values(row: CommitmentRow, current: Row | None) -> Row:
@@ -629,15 +354,9 @@ def desired_values(row: CommitmentRow, current: Row | None) -> Row:
         block = dict(row.legacy)
         if set(block) - {"scale_version"}:
             # OGP's star by the rule of the report's year (the rule as first published without one).
-            star = legacy_star(
-                specificity=block.get("specificity"),
-                relevant=_relevant(out, base),
-                potential_impact=block.get("potential_impact"),
-                completion=block.get("completion"),
-                report_year=block.get(M.REPORT_YEAR.value),
-            )
-            if star is not None:
-                block["star"] = star
+            starred = star(block, relevant=relevant(out, base), report_year=block.get(M.REPORT_YEAR.value))
+            if starred is not None:
+                block["star"] = starred
             irm[LEGACY_KEY] = block
         else:
             irm.pop(LEGACY_KEY, None)

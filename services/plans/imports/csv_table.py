@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from services.plans.imports.report import FieldError, RowFailure, err
@@ -48,6 +49,29 @@ def _undecodable(text: str) -> bool:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _records_after(reader: Any, header_line: int) -> Iterator[tuple[int, list[str]] | CsvRecord]:
+    """Each non-blank record after the header with the line it starts on: its fields, or (when
+    the CSV itself is broken there) the record that says so; reading goes on with the next."""
+    last = header_line
+    while True:
+        start = last + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            last = reader.line_num
+            yield CsvRecord(start, {}, [err("row", f"not readable as CSV: {exc}")])
+            continue
+        last = reader.line_num
+        if any(c.strip() for c in raw):
+            yield start, raw
+
+
+def _control_errors(cells: dict[str, str]) -> list[FieldError]:
+    return [err(c, "control characters are not allowed") for c, v in cells.items() if _CONTROL.search(v)]
 
 
 def read_csv(data: bytes, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]]:
@@ -91,20 +115,11 @@ def read_csv(data: bytes, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]
     header_line = reader.line_num
 
     def records() -> Iterator[CsvRecord]:
-        last = header_line
-        while True:
-            start = last + 1
-            try:
-                raw = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                last = reader.line_num
-                yield CsvRecord(start, {}, [err("row", f"not readable as CSV: {exc}")])
+        for record in _records_after(reader, header_line):
+            if isinstance(record, CsvRecord):
+                yield record
                 continue
-            last = reader.line_num
-            if not any(c.strip() for c in raw):
-                continue
+            start, raw = record
             cells = {col: value.strip() for col, value in zip(columns, raw, strict=False)}
             errs: list[FieldError] = []
             if len(raw) != len(columns):
@@ -114,11 +129,7 @@ def read_csv(data: bytes, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]
                 errs += [err(c, "not UTF-8 text") for c in bad]
                 cells = {c: v for c, v in cells.items() if c not in bad}
             if check_controls:
-                errs += [
-                    err(c, "control characters are not allowed")
-                    for c, v in cells.items()
-                    if _CONTROL.search(v)
-                ]
+                errs += _control_errors(cells)
             yield CsvRecord(start, cells, errs)
 
     return columns, records()
@@ -186,34 +197,20 @@ def read_table(
     width = len(header)
 
     def records() -> Iterator[CsvRecord]:
-        last = header_line
-        while True:
-            start = last + 1
-            try:
-                raw = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                last = reader.line_num
-                yield CsvRecord(start, {}, [err("row", f"not readable as CSV: {exc}")])
+        for record in _records_after(reader, header_line):
+            if isinstance(record, CsvRecord):
+                yield record
                 continue
-            last = reader.line_num
-            if not any(c.strip() for c in raw):
-                continue
+            start, raw = record
             cells: dict[str, str] = {}
             for name, value in zip(header, raw, strict=False):
                 if name and name not in cells:
                     cells[name] = value.strip()
             errs: list[FieldError] = []
-            extra = raw[width:]
-            if len(raw) < width or any(c.strip() for c in extra):
+            if len(raw) < width or any(c.strip() for c in raw[width:]):
                 errs.append(err("row", f"{len(raw)} fields where the header has {width}"))
             if check_controls:
-                errs += [
-                    err(c, "control characters are not allowed")
-                    for c, v in cells.items()
-                    if _CONTROL.search(v)
-                ]
+                errs += _control_errors(cells)
             yield CsvRecord(start, cells, errs)
 
     return header, records()

@@ -84,9 +84,10 @@ def scaled(scale: type[S], text: str) -> Scaled[S]:
     raise ValueError(f"{text!r} is not one of: {allowed} (or ND, NR, NA)")
 
 
-def label_of(value: StrEnum) -> str:
-    """How the OGP layout writes a scale value: "Not Started", "Did Not Change"."""
-    return value.value.replace("_", " ").title()
+def label_of(value: str) -> str:
+    """How the OGP layout writes a scale value (an enum's or as stored): "Not Started",
+    "Did Not Change"."""
+    return str(value).replace("_", " ").title()
 
 
 # --- yes / no ------------------------------------------------------------------------------------

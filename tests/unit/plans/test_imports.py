@@ -28,7 +28,8 @@ from services.plans.imports import (
     read_csv,
 )
 from services.plans.imports.cli import _unusable
-from services.plans.imports.commitments_sheet import FIELD_COLUMNS, read_sheet
+from services.plans.imports.commitments_sheet import FIELD_COLUMNS
+from services.plans.imports.ogp_header import read_sheet
 from services.plans.imports.ogp_layout import M
 from services.plans.imports.report import err, errors_of
 from services.plans.schemas import CommitmentIn

@@ -13,14 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.plans.domain.policy_areas import FLAGS, GROUPS, group_of
-from services.plans.imports.commitments_sheet import (
-    CommitmentRow,
-    Sheet,
-    StarCheck,
-    parse_commitment,
-    plan_dates,
-    read_header,
-)
+from services.plans.imports.commitments_sheet import CommitmentRow, parse_commitment, plan_dates
+from services.plans.imports.ogp_assessment import StarCheck
 from services.plans.imports.ogp_cells import (
     REASON_CODES,
     Scaled,
@@ -30,6 +24,7 @@ from services.plans.imports.ogp_cells import (
     scaled,
     yes_no,
 )
+from services.plans.imports.ogp_header import Sheet, read_header
 from services.plans.imports.ogp_layout import (
     COLUMNS,
     NAMES,
