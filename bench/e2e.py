@@ -32,6 +32,7 @@ from bench.lib.outbox import outbox_mark, published_since, rows_per_relay_pass
 from bench.lib.pacing import paced, until
 from bench.lib.profile import PySpy
 from bench.lib.raw import Result, plan_submitted, run_raw_scenarios
+from bench.lib.report import cpu_tables, fmt
 from bench.lib.service import picked, service_env, settings_of, tunables
 from bench.lib.stats import summarize
 from devstack.kafka import KafkaNode
@@ -343,12 +344,6 @@ async def bench(args: argparse.Namespace, kafka: KafkaNode, pg: PostgresCluster)
 
 
 # --- report ------------------------------------------------------------------------------------
-def _fmt(value: float | None, digits: int = 1) -> str:
-    if value is None or value != value:  # None or NaN
-        return "—"
-    return f"{value:,.{digits}f}"
-
-
 def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     results = report["results"]
@@ -379,8 +374,8 @@ def render(report: dict[str, Any]) -> str:
         lat = r["latency_ms"] if r["target_rate"] is not None else {}
         events = f"{r['completed']:,}" + ("" if r["completed"] == r["events"] else f" of {r['events']:,}")
         lines.append(
-            f"| {r['scenario']} | {events} | {_fmt(r['events_per_s'])} | {_fmt(lat.get('p50'))} | "
-            f"{_fmt(lat.get('p95'))} | {_fmt(lat.get('p99'))} | {_fmt(lat.get('max'))} |"
+            f"| {r['scenario']} | {events} | {fmt(r['events_per_s'])} | {fmt(lat.get('p50'))} | "
+            f"{fmt(lat.get('p95'))} | {fmt(lat.get('p99'))} | {fmt(lat.get('max'))} |"
         )
     lines += [
         "",
@@ -393,7 +388,7 @@ def render(report: dict[str, Any]) -> str:
     if sharaka_tp:
         lines.append(
             f"- Sharaka writer-only commit rate (plans transactions, {report['settings']['bench_writers']} "
-            f"writers): {_fmt(sharaka_tp['offered_per_s'])} tx/s"
+            f"writers): {fmt(sharaka_tp['offered_per_s'])} tx/s"
         )
     if sharaka_tp and raw_tp and raw_tp["events_per_s"]:
         lines.append(
@@ -410,10 +405,10 @@ def render(report: dict[str, Any]) -> str:
             "|---|---:|---:|---:|---:|---:|---:|",
         ]
         for r in stage_rows:
-            cells = [f"{_fmt(s.get('p50'))} / {_fmt(s.get('p99'))}" for s in r["stages_ms"].values()]
-            cells += [_fmt(r["irm_apply"].get("mean_ms"), 2), _fmt(r["irm_apply"].get("busy_fraction"), 2)]
+            cells = [f"{fmt(s.get('p50'))} / {fmt(s.get('p99'))}" for s in r["stages_ms"].values()]
+            cells += [fmt(r["irm_apply"].get("mean_ms"), 2), fmt(r["irm_apply"].get("busy_fraction"), 2)]
             passes = r["relay_rows_per_pass"]
-            cells.append(f"{_fmt(passes.get('plans'))}, {_fmt(passes.get('irm'))}")
+            cells.append(f"{fmt(passes.get('plans'))}, {fmt(passes.get('irm'))}")
             lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
         lines += [
             "",
@@ -423,39 +418,10 @@ def render(report: dict[str, Any]) -> str:
         ]
     order = ["bench", "plans (relay)", "irm (consumer)", "raw consumer", "kafka", "postgres",
              "kernel irq", "other (not ours)", "vm steal", "machine (busy)"]  # fmt: skip
-    present = {k for r in results for k in r["cpu_cores"]}
-    names = [n for n in order if n in present] + sorted(present - set(order))
-    if names:
-        lines += [
-            "",
-            "CPU, cores busy on average during each scenario (1.0 = one core):",
-            "",
-            "| scenario | " + " | ".join(names) + " | busiest processes not ours |",
-            "|---|" + "---:|" * len(names) + "---|",
-        ]
-        for r in results:
-            busiest = ", ".join(f"{k} {v:.2f}" for k, v in r["other_top"].items()) or "—"
-            row = " | ".join(_fmt(r["cpu_cores"].get(n), 2) for n in names)
-            lines.append(f"| {r['scenario']} | {row} | {busiest} |")
-    per_event = [r for r in results if r["target_rate"] is None and r["cpu_ms_per_event"]]
-    if per_event:
-        seen = {k for r in per_event for k in r["cpu_ms_per_event"]}
-        keys = [n for n in names if n in seen] + ["total (ours + irq)"]
-        lines += [
-            "",
-            "CPU ms per event in the throughput runs (what bounds throughput once the cores are full:",
-            f"{m['cpus_usable']} cores ÷ total = the most this machine can do):",
-            "",
-            "| scenario | " + " | ".join(keys) + " | bound events/s |",
-            "|---|" + "---:|" * (len(keys) + 1),
-        ]
-        for r in per_event:
-            ms = r["cpu_ms_per_event"]
-            bound = (
-                m["cpus_usable"] * 1000 / ms["total (ours + irq)"] if ms.get("total (ours + irq)") else None
-            )
-            row = " | ".join(_fmt(ms.get(k), 3) for k in keys)
-            lines.append(f"| {r['scenario']} | {row} | {_fmt(bound, 0)} |")
+    lines += cpu_tables(results, order, m["cpus_usable"], [
+        "CPU ms per event in the throughput runs (what bounds throughput once the cores are full:",
+        f"{m['cpus_usable']} cores ÷ total = the most this machine can do):",
+    ])  # fmt: skip
     noisy = [r for r in results if r["cpu_cores"].get("other (not ours)", 0.0) > 0.25]
     if noisy:
         lines += [
@@ -468,11 +434,11 @@ def render(report: dict[str, Any]) -> str:
     lines += ["", "Targets (reported, not asserted):"]
     if sharaka_tp:
         ok = sharaka_tp["events_per_s"] >= 1000
-        lines.append(f"- ≥ 1,000 events/s end to end: {_fmt(sharaka_tp['events_per_s'])} → "
+        lines.append(f"- ≥ 1,000 events/s end to end: {fmt(sharaka_tp['events_per_s'])} → "
                      f"{'MET' if ok else 'MISSED'}")  # fmt: skip
     if low and low["latency_ms"]:
         ok = low["latency_ms"]["p99"] <= 250 and low["completed"] == low["events"]
-        lines.append(f"- p99 ≤ 250 ms at 200 events/s: {_fmt(low['latency_ms']['p99'])} ms → "
+        lines.append(f"- p99 ≤ 250 ms at 200 events/s: {fmt(low['latency_ms']['p99'])} ms → "
                      f"{'MET' if ok else 'MISSED'}")  # fmt: skip
     if report["profiles"]:
         lines.append(f"- py-spy profiles of the throughput run: bench/results/logs/ {report['profiles']}")

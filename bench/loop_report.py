@@ -6,16 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bench.lib.report import cpu_tables, fmt
 from bench.loop_run import CONSUMERS, STAGES
 
 _PARTS = ["bench", "plans", *CONSUMERS, "smtp catcher", "raw consumer", "kafka", "postgres", "kernel irq",
           "other (not ours)", "vm steal", "machine (busy)"]  # fmt: skip
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    if value is None or value != value:  # None or NaN
-        return "—"
-    return f"{value:,.{digits}f}"
 
 
 def _header(report: dict[str, Any]) -> list[str]:
@@ -46,8 +41,8 @@ def _main_table(results: list[dict[str, Any]]) -> list[str]:
         lat = r["latency_ms"] if r["target_rate"] is not None else {}
         events = f"{r['completed']:,}" + ("" if r["completed"] == r["events"] else f" of {r['events']:,}")
         lines.append(
-            f"| {r['scenario']} | {events} | {_fmt(r['events_per_s'])} | {_fmt(lat.get('p50'))} | "
-            f"{_fmt(lat.get('p95'))} | {_fmt(lat.get('p99'))} | {_fmt(lat.get('max'))} |"
+            f"| {r['scenario']} | {events} | {fmt(r['events_per_s'])} | {fmt(lat.get('p50'))} | "
+            f"{fmt(lat.get('p95'))} | {fmt(lat.get('p99'))} | {fmt(lat.get('max'))} |"
         )
     return [
         *lines,
@@ -74,50 +69,20 @@ def _stages(results: list[dict[str, Any]]) -> list[str]:
         "|---|" + "---:|" * (len(short) + 1),
     ]
     for r in rows:
-        cells = [f"{_fmt(s.get('p50'))} / {_fmt(s.get('p99'))}"
+        cells = [f"{fmt(s.get('p50'))} / {fmt(s.get('p99'))}"
                  for s in (r["stages_ms"].get(label, {}) for label in STAGES.values())]  # fmt: skip
         passes = r["relay_rows_per_pass"]
-        cells.append(", ".join(_fmt(passes.get(k)) for k in ("plans", *CONSUMERS)))
+        cells.append(", ".join(fmt(passes.get(k)) for k in ("plans", *CONSUMERS)))
         lines.append(f"| {r['scenario']} | " + " | ".join(cells) + " |")
     return [*lines, "", "columns: " + "; ".join(STAGES.values())]
 
 
 def _cpu(results: list[dict[str, Any]], usable: float) -> list[str]:
-    present = {k for r in results for k in r["cpu_cores"]}
-    names = [n for n in _PARTS if n in present] + sorted(present - set(_PARTS))
-    if not names:
-        return []
-    lines = [
-        "",
-        "CPU, cores busy on average during each scenario (1.0 = one core):",
-        "",
-        "| scenario | " + " | ".join(names) + " | busiest processes not ours |",
-        "|---|" + "---:|" * len(names) + "---|",
-    ]
-    for r in results:
-        busiest = ", ".join(f"{k} {v:.2f}" for k, v in r["other_top"].items()) or "—"
-        lines.append(f"| {r['scenario']} | " + " | ".join(_fmt(r["cpu_cores"].get(n), 2) for n in names)
-                     + f" | {busiest} |")  # fmt: skip
-    per_event = [r for r in results if r["target_rate"] is None and r["cpu_ms_per_event"]]
-    if per_event:
-        seen = {k for r in per_event for k in r["cpu_ms_per_event"]}
-        keys = [n for n in names if n in seen] + ["total (ours + irq)"]
-        lines += [
-            "",
-            "CPU ms per event (per PlanSubmitted; loop rows count everything it causes: the review,",
-            "the closed space, the ReviewScheduled and both e-mails; drain rows the drain window only).",
-            f"bound events/s = {usable} cores ÷ total:",
-            "",
-            "| scenario | " + " | ".join(keys) + " | bound events/s |",
-            "|---|" + "---:|" * (len(keys) + 1),
-        ]
-        for r in per_event:
-            ms = r["cpu_ms_per_event"]
-            total = ms.get("total (ours + irq)")
-            bound = usable * 1000 / total if total else None
-            lines.append(f"| {r['scenario']} | " + " | ".join(_fmt(ms.get(k), 3) for k in keys)
-                         + f" | {_fmt(bound, 0)} |")  # fmt: skip
-    return lines
+    return cpu_tables(results, _PARTS, usable, [
+        "CPU ms per event (per PlanSubmitted; loop rows count everything it causes: the review,",
+        "the closed space, the ReviewScheduled and both e-mails; drain rows the drain window only).",
+        f"bound events/s = {usable} cores ÷ total:",
+    ])  # fmt: skip
 
 
 def render(report: dict[str, Any]) -> str:
@@ -127,7 +92,7 @@ def render(report: dict[str, Any]) -> str:
     loop = next((r for r in results if r["scenario"].startswith("loop throughput")), None)
     if loop:
         lines.append(f"- writer-only commit rate (plans transactions, {report['settings']['bench_writers']} "
-                     f"writers): {_fmt(loop['offered_per_s'])} tx/s")  # fmt: skip
+                     f"writers): {fmt(loop['offered_per_s'])} tx/s")  # fmt: skip
     if raw and raw["events_per_s"]:
         for r in results:
             if r["system"] == "sharaka" and r["target_rate"] is None:
