@@ -32,7 +32,7 @@ from bench.lib.outbox import outbox_mark, published_since, rows_per_relay_pass
 from bench.lib.pacing import paced, until
 from bench.lib.profile import PySpy
 from bench.lib.raw import Result, plan_submitted, run_raw_scenarios
-from bench.lib.report import cpu_tables, fmt
+from bench.lib.report import cpu_tables, fmt, latency_table
 from bench.lib.service import picked, service_env, settings_of, tunables
 from bench.lib.stats import summarize
 from devstack.kafka import KafkaNode
@@ -367,16 +367,8 @@ def render(report: dict[str, Any]) -> str:
         ),
         f"- settings: {json.dumps(report['settings'], default=str)}",
         "",
-        "| scenario | events | events/s | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *latency_table(results),
     ]
-    for r in results:
-        lat = r["latency_ms"] if r["target_rate"] is not None else {}
-        events = f"{r['completed']:,}" + ("" if r["completed"] == r["events"] else f" of {r['events']:,}")
-        lines.append(
-            f"| {r['scenario']} | {events} | {fmt(r['events_per_s'])} | {fmt(lat.get('p50'))} | "
-            f"{fmt(lat.get('p95'))} | {fmt(lat.get('p99'))} | {fmt(lat.get('max'))} |"
-        )
     lines += [
         "",
         "events/s: completed / (first commit or send → last effect or receive). Latencies are for the",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.lib.report import cpu_tables, fmt
+from bench.lib.report import cpu_tables, fmt, latency_table
 from bench.loop_run import CONSUMERS, STAGES
 
 _PARTS = ["bench", "plans", *CONSUMERS, "smtp catcher", "raw consumer", "kafka", "postgres", "kernel irq",
@@ -34,16 +34,8 @@ def _header(report: dict[str, Any]) -> list[str]:
 def _main_table(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "",
-        "| scenario | events | events/s | p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *latency_table(results),
     ]
-    for r in results:
-        lat = r["latency_ms"] if r["target_rate"] is not None else {}
-        events = f"{r['completed']:,}" + ("" if r["completed"] == r["events"] else f" of {r['events']:,}")
-        lines.append(
-            f"| {r['scenario']} | {events} | {fmt(r['events_per_s'])} | {fmt(lat.get('p50'))} | "
-            f"{fmt(lat.get('p95'))} | {fmt(lat.get('p99'))} | {fmt(lat.get('max'))} |"
-        )
     return [
         *lines,
         "",

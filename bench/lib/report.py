@@ -73,3 +73,19 @@ def cpu_tables(
             row = " | ".join(fmt(ms.get(k), 3) for k in keys)
             lines.append(f"| {r['scenario']} | {row} | {fmt(bound, 0)} |")
     return lines
+
+
+def latency_table(results: list[dict[str, Any]]) -> list[str]:
+    """Each scenario's events, rate and latency (latency only for the fixed-rate runs)."""
+    lines = [
+        "| scenario | events | events/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lat = r["latency_ms"] if r["target_rate"] is not None else {}
+        events = f"{r['completed']:,}" + ("" if r["completed"] == r["events"] else f" of {r['events']:,}")
+        lines.append(
+            f"| {r['scenario']} | {events} | {fmt(r['events_per_s'])} | {fmt(lat.get('p50'))} | "
+            f"{fmt(lat.get('p95'))} | {fmt(lat.get('p99'))} | {fmt(lat.get('max'))} |"
+        )
+    return lines

@@ -11,7 +11,7 @@ import email
 import email.policy
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -292,19 +292,18 @@ async def test_a_gateway_report_racing_the_record_of_its_send_is_applied_not_hel
     report = sending.RecordGatewayStatus("SM-race", "delivered", None, now)
     other_done = asyncio.Event()
 
-    async def send_recorded(hold: bool) -> None:
+    async def in_transaction(write: Callable[[Any], Awaitable[Any]], hold: bool) -> None:
         async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
-            await sending.record_outcomes(uow, record)
-            if hold:
+            await write(uow)
+            if hold:  # keep the transaction open while the other one runs
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(other_done.wait(), 1.0)
 
+    async def send_recorded(hold: bool) -> None:
+        await in_transaction(lambda uow: sending.record_outcomes(uow, record), hold)
+
     async def reported(hold: bool) -> None:
-        async with unit_of_work(pool, "notifications", PgNotificationsUnitOfWork) as uow:
-            await sending.record_gateway_status(uow, report)
-            if hold:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(other_done.wait(), 1.0)
+        await in_transaction(lambda uow: sending.record_gateway_status(uow, report), hold)
 
     async def then(step: Any) -> None:
         await asyncio.sleep(0.2)  # the first one is inside its transaction by now
