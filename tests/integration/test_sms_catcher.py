@@ -237,10 +237,16 @@ async def test_the_rate_limit_holds_for_concurrent_senders(sms: SmsCatcher, rece
         await caught(sms, one.provider_id)
 
 
-async def test_throughput_is_enough_for_the_benchmark(sms: SmsCatcher, receiver: Receiver) -> None:
+async def test_concurrent_sends_are_all_accepted_and_every_report_arrives(
+    sms: SmsCatcher, receiver: Receiver
+) -> None:
+    """The catcher under the benchmark's concurrency: nothing dropped, every report sent.
+
+    How fast it goes is the benchmark's business (speed is measured there, not asserted here).
+    """
     gateway = TwilioGateway(settings(sms.url, receiver, sms_rate_per_s=10_000.0))
     reported = sms.callbacks_sent
-    started = time.monotonic()
+    caught_before = len(sms.messages)
     try:
         sem = asyncio.Semaphore(32)
 
@@ -251,8 +257,7 @@ async def test_throughput_is_enough_for_the_benchmark(sms: SmsCatcher, receiver:
         await asyncio.gather(*(one() for _ in range(400)))
     finally:
         await gateway.aclose()
-    rate = 400 / (time.monotonic() - started)
-    assert rate >= 200, f"{rate:.0f} SMS/s"
+    assert len(sms.messages) - caught_before == 400
     # The delivery reports (two a text) follow without holding up the sends, and all arrive.
     deadline = time.monotonic() + 30
     while sms.callbacks_sent - reported < 800 and time.monotonic() < deadline:

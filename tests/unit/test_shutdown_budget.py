@@ -24,7 +24,7 @@ async def test_steps_share_one_deadline() -> None:
     assert not await budget.step("slow", work("slow", 5))  # gets the ~0.15 s left, not 5
     assert not await budget.step("late", work("late", 0))  # nothing left: never started
     elapsed = time.monotonic() - started
-    assert 0.25 < elapsed < 0.5
+    assert 0.25 < elapsed < 2  # the slow step alone would take 5 s
     assert ran == ["quick", "slow"]
     assert budget.cut_short == ["slow", "late"]
     assert budget.left() == 0
@@ -34,7 +34,7 @@ async def test_a_cap_bounds_one_step_below_what_is_left() -> None:
     budget = ShutdownBudget(10)
     started = time.monotonic()
     assert not await budget.step("capped", asyncio.sleep(5), cap_s=0.1)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2  # uncapped it would take 5 s
     assert budget.cut_short == ["capped"] and budget.left() > 9
 
 
@@ -119,7 +119,7 @@ async def test_runtime_stop_is_bounded_in_total_and_terminates_the_pool() -> Non
     elapsed = time.monotonic() - started
     # Each hanging step alone would wait forever (FastStream's own graceful timeout, the
     # producer's flush): together they get 0.4 s, and the pool is terminated, not closed.
-    assert elapsed < 0.8
+    assert elapsed < 2.5  # well under any one hanging step's own wait
     assert rt.stopping.is_set()
     assert log[0] == "consumers" and "relay stop" in log
     assert pool.terminated
