@@ -8,7 +8,9 @@ times, through the same function the HTTP route and the command line call:
 2. a re-import of the same file (nothing written);
 3. a re-import where one row in ten changed (those commitments updated, with history and events);
 4. the open-data export of the commitments as CSV (streamed from a server-side cursor);
-5. the export in OGP's own layout, and the import of that export (nothing changes).
+5. the export in OGP's own layout, and the import of that export (nothing changes);
+6. the memory that reading and checking that export takes from a file, as an upload spooled to
+   disk is read (Python's own allocations, by ``tracemalloc``), beside the file's size.
 
 The spreadsheets are in OGP's published layout (171 columns, its codes and date forms).
 
@@ -24,11 +26,13 @@ import io
 import shutil
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 from devstack.postgres import PostgresCluster
 from services.plans import exports, exports_ogp, imports
+from services.plans.imports.commitment_import import checked_rows
 from services.plans.imports.ogp_layout import NAMES, OGP_LAYOUT, M, area_flag_of, meaning_of
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, migrate
 
@@ -129,9 +133,25 @@ async def _run(args: argparse.Namespace, pg: PostgresCluster) -> list[dict[str, 
                         "updated": r["updated"], "unchanged": r["unchanged"]})  # fmt: skip
         events = await pool.fetchval("SELECT count(*) FROM outbox")
         print(f"outbox events written: {events}")
+        print(_reading_memory(ogp))
     finally:
         await pool.close()
     return results
+
+
+def _reading_memory(data: bytes) -> str:
+    """Peak of Python's allocations while the file is read and checked, as an import does it."""
+    with tempfile.TemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        tracemalloc.start()
+        try:
+            _report, rows = checked_rows(file)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return (f"reading and checking that export from a file ({len(data) / 1e6:.1f} MB, {len(rows)} rows): "
+            f"peak {peak / 1e6:.1f} MB of allocations, {peak / len(data):.1f}x the file")  # fmt: skip
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ at ``GET /v1/imports/jobs/{job_id}``. See ``docs/open-data.md``.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import datetime
@@ -156,9 +155,8 @@ async def _import(kind: str, request: Request, rt: Runtime, who: Principal) -> A
             status_code=202,
             headers={"Location": f"/v1/imports/jobs/{job['job_id']}", "Preference-Applied": "respond-async"},
         )
-    with file:
-        data = await asyncio.to_thread(file.read)  # from disk above SPOOL_BYTES
-    report = await jobs.KINDS[kind](rt.pool, data, by=actor_id(who))
+    with file:  # read in chunks by the import (from disk above SPOOL_BYTES), never whole
+        report = await jobs.KINDS[kind](rt.pool, file, by=actor_id(who))
     return report.as_dict()
 
 

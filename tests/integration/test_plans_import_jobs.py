@@ -4,6 +4,7 @@ progress, and jobs left behind by a stopped process."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,32 @@ async def test_progress_is_told_with_increasing_counts(plans: Any) -> None:
     done = [d for d, _ in seen]
     assert done == sorted(done) and len(set(done)) > 3
     assert done[-1] == report.rows and done[0] < report.rows
+
+
+async def test_the_file_is_read_off_the_event_loop(plans: Any) -> None:
+    """Reading and checking OGP's whole database is seconds of CPU: done on the event loop, it
+    would stall the service's requests, consumers and probes for that long."""
+    _api, rt = plans
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    at_progress: list[int] = []
+    task = asyncio.create_task(ticker())
+    try:
+        report = await imports.import_commitments(
+            rt.pool, FIXTURE.read_bytes(), by="test", progress=lambda _d, _t: at_progress.append(ticks)
+        )
+    finally:
+        stop.set()
+        await task
+    assert report.created > 0
+    assert at_progress[0] > 0  # told once the file is read: the loop ran other tasks meanwhile
 
 
 async def test_jobs_of_a_stopped_process_are_interrupted(env: Env) -> None:

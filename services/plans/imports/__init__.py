@@ -34,6 +34,10 @@ Why it is shaped this way:
   the same history rows, and events in the outbox in the transaction of the change, so the
   relay publishes them once the batch commits (never for a row rolled back). A use case's
   refusal becomes the row's error, naming the spreadsheet's column.
+* **The file is read in chunks, in a worker thread**: an upload spooled to disk is never read
+  whole into memory (the checked rows, about 4x the file, are what an import holds), and the
+  seconds of CPU that reading OGP's whole database takes do not stall the service's requests
+  and consumers.
 * **Imports are staff data corrections**: an existing commitment is updated whatever the state
   of its plan (the HTTP edit rule does not apply); a *new* commitment is only added to a plan
   whose commitments are still open (draft, co-creation, refresh), as over HTTP.

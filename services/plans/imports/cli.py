@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from services.plans.imports.commitment_import import WORKERS, import_commitments
 from services.plans.imports.progress_sheet import import_progress
@@ -77,7 +77,11 @@ async def run_cli(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
     dsn = args.dsn or PlansSettings().database_url
-    data = args.file.read_bytes()
+    with args.file.open("rb") as file:  # read in chunks by the import, never whole
+        return await _import(args, dsn, file)
+
+
+async def _import(args: argparse.Namespace, dsn: str, file: IO[bytes]) -> int:
     pool = await create_pool(dsn, min_size=1, max_size=WORKERS + 1)
     try:
         folders = (("shared", SHARED_MIGRATIONS), ("plans", MIGRATIONS))
@@ -90,7 +94,7 @@ async def run_cli(argv: Sequence[str] | None = None) -> int:
             return 2
         bar = None if args.quiet or not sys.stderr.isatty() else ProgressBar(sys.stderr)
         try:
-            report = await KINDS[args.kind](pool, data, by=args.by, batch_size=args.batch_size, progress=bar)
+            report = await KINDS[args.kind](pool, file, by=args.by, batch_size=args.batch_size, progress=bar)
         except Invalid as problem:
             if bar is not None:
                 bar.close()  # the problem on a line of its own

@@ -27,6 +27,7 @@ from services.plans.imports.commitments_sheet import (
     parse_commitment,
     plan_dates,
 )
+from services.plans.imports.csv_table import CsvSource
 from services.plans.imports.ogp_header import read_sheet
 from services.plans.imports.ogp_layout import M
 from services.plans.imports.report import (
@@ -365,20 +366,32 @@ class _CommitmentImport:
 
 async def import_commitments(
     pool: asyncpg.Pool,
-    data: bytes,
+    source: CsvSource,
     *,
     by: str,
     batch_size: int = BATCH_SIZE,
     workers: int = WORKERS,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import OGP's commitments database (CSV bytes), as OGP publishes it. Raises
-    :class:`shared.errors.Invalid` (422 over HTTP) only for a file that cannot be read at all
-    (empty, not CSV, not UTF-8 throughout, no identifier column, a required column missing or a
-    column given twice); everything else is a row error in the report. Columns the import does
+    """Import OGP's commitments database (CSV bytes or a binary file), as OGP publishes it.
+    Raises :class:`shared.errors.Invalid` (422 over HTTP) only for a file that cannot be read at
+    all (empty, not CSV, not UTF-8 throughout, no identifier column, a required column missing or
+    a column given twice); everything else is a row error in the report. Columns the import does
     not map are kept with each commitment (source data) and listed in the report. ``progress`` is
-    told (rows done, rows in the file) after the file is read and after each batch."""
-    sheet, records = read_sheet(data)
+    told (rows done, rows in the file) after the file is read and after each batch.
+
+    The file is read and its rows checked in a worker thread: for OGP's whole database that is
+    seconds of CPU, during which the service goes on answering and consuming."""
+    report, rows = await asyncio.to_thread(checked_rows, source)
+    done = progress_counter(progress, report.rows - len(rows), report.rows)
+    await _CommitmentImport(by, report).run(pool, rows, batch_size, workers, done)
+    return report
+
+
+def checked_rows(source: CsvSource) -> tuple[ImportReport, list[CommitmentRow]]:
+    """Every record read and checked (no I/O but the file's): the rows to write, and the report
+    with the rows refused so far."""
+    sheet, records = read_sheet(source)
     id_column = sheet.columns[M.ID]
     report = ImportReport("commitment_id")
     report.unmapped_columns = list(sheet.source)
@@ -405,6 +418,4 @@ async def import_commitments(
             continue
         rows.append(row)
         report.noted(row.line, row.key, row.warnings, row.stars)
-    done = progress_counter(progress, report.rows - len(rows), report.rows)
-    await _CommitmentImport(by, report).run(pool, rows, batch_size, workers, done)
-    return report
+    return report, rows

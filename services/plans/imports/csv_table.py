@@ -4,12 +4,13 @@ or its shape; and the cell values both spreadsheets share (yes/no flags, whole n
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from services.plans.imports.report import FieldError, RowFailure, err
@@ -49,6 +50,74 @@ def _undecodable(text: str) -> bool:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # UTF-8 keeps them single bytes
+_BLANK_BYTES = b", \t\r\n\x0b\x0c"
+
+#: A file to read: its bytes, or a binary file open for reading at any position (seekable), such
+#: as an upload spooled to disk. A file is read twice, in chunks, and never held whole.
+CsvSource = bytes | IO[bytes]
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What one pass over the bytes found, so that cells are checked only when there is
+    something to find."""
+
+    start: bytes  # the first 64 KiB, to name a file that is not CSV at all
+    bad_offset: int | None  # where the first byte that is not UTF-8 is, if any
+    controls: bool
+    blank: bool  # nothing but commas and white space
+
+
+def _scan(stream: IO[bytes]) -> _Scan:
+    """One pass in chunks of :data:`_CHUNK`: the decoder is incremental (a character split
+    between two chunks is whole) and its text is dropped at once."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    start = b""
+    offset = 0
+    bad: int | None = None
+    controls = False
+    blank = True
+    while True:
+        chunk = stream.read(_CHUNK)
+        if len(start) < 65536:
+            start += chunk[: 65536 - len(start)]
+        controls = controls or _CONTROL_BYTES.search(chunk) is not None
+        text = chunk.removeprefix(codecs.BOM_UTF8) if offset == 0 else chunk
+        blank = blank and not text.translate(None, _BLANK_BYTES)
+        if bad is None:
+            pending = len(decoder.getstate()[0])  # the end of the last chunk, not yet a character
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                bad = offset - pending + exc.start
+        if not chunk:
+            break
+        offset += len(chunk)
+    stream.seek(0)
+    return _Scan(start, bad, controls, blank)
+
+
+def _line_at(stream: IO[bytes], offset: int) -> int:
+    """The line (from 1) the byte at ``offset`` is on, counted as the text's own lines are."""
+    before = stream.read(offset)
+    stream.seek(0)
+    return len((before + b"x").decode("utf-8", errors="surrogateescape").splitlines())
+
+
+def _opened(source: CsvSource) -> IO[bytes]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(source)  # shares the bytes until written to
+    source.seek(0)
+    return source
+
+
+def _text(stream: IO[bytes]) -> io.TextIOWrapper:
+    """The file as text, decoded as it is read: a BOM is dropped, bytes that are not UTF-8 come
+    through as lone surrogates (so that only their row is spoiled), and line ends are left to
+    the CSV reader (quoted cells may hold them)."""
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _records_after(reader: Any, header_line: int) -> Iterator[tuple[int, list[str]] | CsvRecord]:
@@ -74,18 +143,19 @@ def _control_errors(cells: dict[str, str]) -> list[FieldError]:
     return [err(c, "control characters are not allowed") for c, v in cells.items() if _CONTROL.search(v)]
 
 
-def read_csv(data: bytes, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]]:
+def read_csv(source: CsvSource, spec: CsvSpec) -> tuple[list[str], Iterator[CsvRecord]]:
     """Check the header (:class:`Invalid` naming each unknown, duplicated or missing column, which
     HTTP answers with 422; a file that is not CSV text at all names none) and return the
     present columns and the records. A record with the wrong number of fields or bytes that are
     not UTF-8 comes back with errors; reading goes on with the next one.
 
-    The whole body is decoded at once with ``surrogateescape`` so that one bad byte spoils only
+    The file is decoded as it is read, with ``surrogateescape``, so that one bad byte spoils only
     the row it is in, not the file."""
-    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-    # Cells are checked one by one only when the whole text has something to find.
-    check_bytes, check_controls = _undecodable(text), bool(_CONTROL.search(text))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    stream = _opened(source)
+    scan = _scan(stream)
+    # Cells are checked one by one only when the whole file has something to find.
+    check_bytes, check_controls = scan.bad_offset is not None, scan.controls
+    reader = csv.reader(_text(stream))
     header: list[str] | None = None
     try:
         for raw in reader:
@@ -140,15 +210,8 @@ _NOT_CSV = ((b"PK\x03\x04", "an XLSX or ZIP file"), (b"%PDF", "a PDF"), (b"\xd0\
 HEADER_SEARCH_ROWS = 5
 
 
-def _first_bad_line(text: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _undecodable(line):
-            return number
-    return None
-
-
 def read_table(
-    data: bytes, is_header: Callable[[list[str]], bool], describe: str
+    source: CsvSource, is_header: Callable[[list[str]], bool], describe: str
 ) -> tuple[list[str], Iterator[CsvRecord]]:
     """Read a CSV file whose columns are matched later, by meaning: the header is the first of
     the first few rows that ``is_header`` accepts (OGP's older exports put an index row or a
@@ -158,22 +221,27 @@ def read_table(
     The whole file must be UTF-8: a file with other bytes in it (saved from a spreadsheet in
     another encoding, or put together from files in two) is refused with the first line at
     fault, because a guess would store garbled names. :class:`Invalid` (422) says why a file is
-    refused: not CSV, not UTF-8, no header naming ``describe``."""
+    refused: not CSV, not UTF-8, no header naming ``describe``.
+
+    The file is read in two passes, each in chunks (the checks, then the records as they are
+    asked for), so that what is held at once is one record, not the file decoded (a Python
+    string of a text with any non-Latin letter takes 2 or 4 bytes a character)."""
+    stream = _opened(source)
+    scan = _scan(stream)
     for magic, what in _NOT_CSV:
-        if data.startswith(magic):
+        if scan.start.startswith(magic):
             raise Invalid.many(f"this is {what}, not a CSV file: export the sheet as CSV (UTF-8)", [])
-    if b"\x00" in data[:65536]:
+    if b"\x00" in scan.start:
         raise Invalid.many("the file is binary, not CSV text: export the sheet as CSV (UTF-8)", [])
-    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-    if _undecodable(text):
-        line = _first_bad_line(text)
+    if scan.bad_offset is not None:
+        line = _line_at(stream, scan.bad_offset)
         raise Invalid.many(
             f"the file is not UTF-8 throughout (first at line {line}): it mixes encodings or was "
             "saved in another one; export it again as CSV UTF-8",
             [("file", f"not UTF-8 at line {line}")],
         )
-    check_controls = bool(_CONTROL.search(text))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    check_controls = scan.controls
+    reader = csv.reader(_text(stream))
     header: list[str] | None = None
     try:
         for _ in range(HEADER_SEARCH_ROWS):
@@ -186,7 +254,7 @@ def read_table(
     except csv.Error as exc:
         raise Invalid.many(f"the file is not readable as CSV: {exc}", []) from None
     if header is None:
-        if not text.replace(",", "").strip():
+        if scan.blank:
             raise Invalid.many("the file is empty: a header row is expected", [])
         raise Invalid.many(
             f"no header row with {describe} in the first {HEADER_SEARCH_ROWS} rows: is this the "

@@ -9,7 +9,7 @@ Why it is shaped this way:
 * **A job belongs to the process that took it**, as an asyncio task that :class:`ImportJobs`
   holds (an unreferenced task may be collected mid-run). One job imports at a time per process
   (the others wait ``queued``): commitments imports serialise on the import lock anyway, and
-  each running job holds its file in memory.
+  each running job holds its checked rows in memory (about 4x its file).
 * **Progress is written at most every** :data:`FLUSH_S` seconds, by a ticker beside the import:
   the import's callback only counts, so it never waits on the database.
 * **A job whose process is gone is marked interrupted.** While a job is live its process
@@ -172,10 +172,8 @@ class ImportJobs:
                 await self.pool.execute(
                     "UPDATE import_jobs SET state = 'running', started_at = now() WHERE id = $1", job_id
                 )
-                data = await asyncio.to_thread(_read_all, file)
-                file.close()  # the job's copy of the file ends here
-                report = await KINDS[kind](self.pool, data, by=by, progress=progress)
-                del data
+                with file:  # the job's copy of the file ends with the import
+                    report = await KINDS[kind](self.pool, file, by=by, progress=progress)
             ticker.cancel()
             await _settled(ticker)
             await self.pool.execute(
@@ -268,11 +266,6 @@ class ImportJobs:
             )
             if marked != "UPDATE 0":
                 log.warning("import jobs interrupted by the shutdown", jobs=int(marked.split()[-1]))
-
-
-def _read_all(file: IO[bytes]) -> bytes:
-    file.seek(0)
-    return file.read()
 
 
 async def _settled(task: asyncio.Task[Any]) -> None:

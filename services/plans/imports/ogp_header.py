@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from services.plans.imports.csv_table import CsvRecord, read_table
+from services.plans.imports.csv_table import CsvRecord, CsvSource, read_table
 from services.plans.imports.ogp_layout import NAMES, REQUIRED, M, area_flag_of, meaning_of, personal
 from shared.errors import Invalid
 
@@ -64,8 +64,8 @@ def read_header(header: list[str]) -> Sheet:
     return Sheet(columns, areas, tuple(source), tuple(dropped))
 
 
-def read_sheet(data: bytes) -> tuple[Sheet, Iterator[CsvRecord]]:
+def read_sheet(source: CsvSource) -> tuple[Sheet, Iterator[CsvRecord]]:
     """The file's columns by meaning, and its records (:class:`Invalid` for a file that cannot
     be imported at all)."""
-    header, records = read_table(data, is_header, f"the commitment identifier ({NAMES[M.ID]!r})")
+    header, records = read_table(source, is_header, f"the commitment identifier ({NAMES[M.ID]!r})")
     return read_header(header), records

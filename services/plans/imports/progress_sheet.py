@@ -11,6 +11,7 @@ reads the milestone under that lock, as for an HTTP report."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.plans.imports.csv_table import CsvSpec, http_url, label, read_csv, slug, whole_number
+from services.plans.imports.csv_table import CsvSource, CsvSpec, http_url, label, read_csv, slug, whole_number
 from services.plans.imports.report import (
     BATCH_SIZE,
     SERVICE,
@@ -177,7 +178,7 @@ async def _report(
 
 async def import_progress(
     pool: asyncpg.Pool,
-    data: bytes,
+    source: CsvSource,
     *,
     by: str,
     batch_size: int = BATCH_SIZE,
@@ -186,8 +187,27 @@ async def import_progress(
     """Bulk progress reports. Raises :class:`shared.errors.Invalid` (422 over HTTP) only for a
     file that cannot be read at all or whose header names no milestone; everything else is a row
     error in the report. ``progress`` is told (rows done, rows in the file) after the file is
-    read and after each batch."""
-    columns, records = read_csv(data, PROGRESS_CSV)
+    read (in a worker thread, as the commitments are) and after each batch."""
+    report, rows = await asyncio.to_thread(_checked_rows, source)
+    who = staff(by)
+    done = progress_counter(progress, report.rows - len(rows), report.rows)
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
+            await uow.imports.lock()
+            found = await _milestones_of(uow.imports, batch)
+            for row in batch:
+                errors = await _report(uow, who, row, found)
+                if errors is None:
+                    report.updated += 1
+                else:
+                    report.fail(row.line, row.label, errors)
+        done(len(batch))
+    return report
+
+
+def _checked_rows(source: CsvSource) -> tuple[ImportReport, list[ProgressRow]]:
+    columns, records = read_csv(source, PROGRESS_CSV)
     if M_ID not in columns and not (M_KEY in columns and M_NUMBER in columns):
         raise Invalid.many(
             f"invalid header: a {M_ID} column, or {M_KEY} and {M_NUMBER} columns, are required",
@@ -207,18 +227,4 @@ async def import_progress(
             rows.append(parse_progress(rec.line, rec.cells))
         except RowFailure as f:
             report.fail(rec.line, row_label, f.errors)
-    who = staff(by)
-    done = progress_counter(progress, report.rows - len(rows), report.rows)
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        async with unit_of_work(pool, SERVICE, PgPlansUnitOfWork) as uow:
-            await uow.imports.lock()
-            found = await _milestones_of(uow.imports, batch)
-            for row in batch:
-                errors = await _report(uow, who, row, found)
-                if errors is None:
-                    report.updated += 1
-                else:
-                    report.fail(row.line, row.label, errors)
-        done(len(batch))
-    return report
+    return report, rows

@@ -5,6 +5,7 @@ HTTP would answer."""
 
 from __future__ import annotations
 
+import io
 import json
 from uuid import uuid4
 
@@ -24,6 +25,7 @@ from services.plans.imports import (
     M_STATUS,
     PROGRESS_CSV,
     RowFailure,
+    csv_table,
     parse_progress,
     read_csv,
 )
@@ -117,6 +119,44 @@ def test_a_file_that_mixes_encodings_is_refused_with_the_line() -> None:
     problem = refused(HEADER + "U1,Utopía,2019,1,Bien\r\n".encode() + latin1)
     assert problem.errors == [("file", "not UTF-8 at line 3")]
     assert "not UTF-8 throughout" in problem.message
+
+
+def test_a_file_is_read_in_chunks_as_its_bytes_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import reads an upload from disk in chunks; a character split between two chunks, a
+    BOM, quoted line ends and the line of the first bad byte come out as from the bytes whole."""
+    monkeypatch.setattr(csv_table, "_CHUNK", 5)  # every multi-byte letter below is split somewhere
+    body = '\ufeffU1,Utopía,2019,1,"Bien\r\nsûr"\r\nU2,Ελλάδα,2019,1,Καλά\r\n'.encode()
+    whole = [(r.line, r.cells, r.errors) for r in read_sheet(HEADER + body)[1]]
+    chunked = [(r.line, r.cells, r.errors) for r in read_sheet(io.BytesIO(HEADER + body))[1]]
+    assert chunked == whole
+    assert [cells[C_COUNTRY] for _, cells, _ in chunked] == ["Utopía", "Ελλάδα"]
+    assert chunked[0][1][C_TITLE] == "Bien\r\nsûr"
+
+    greek = "U3,Ελλάδα,2019,1,Καλά\r\n".encode()
+    for bad in (greek[:-3] + b"\xce" + greek[-2:], greek[:8]):  # a letter cut in the middle, or at the end
+        problem = refused_file(HEADER + "U1,Utopía,2019,1,Bien\r\n".encode() + bad)
+        assert problem.errors == [("file", "not UTF-8 at line 3")]
+    assert refused_file(b"\xef\xbb\xbf , \r\n").message == "the file is empty: a header row is expected"
+    assert refused_file(b"PK\x03\x04" + bytes(100)).message.startswith("this is an XLSX or ZIP file")
+
+
+def refused_file(data: bytes) -> Invalid:
+    with pytest.raises(Invalid) as caught:
+        read_sheet(io.BytesIO(data))
+    return caught.value
+
+
+def test_a_progress_file_with_bad_bytes_spoils_only_their_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_table, "_CHUNK", 3)
+    data = "milestone_id,status\nm1,done\nm2,\xe9t\xe9\nm3,sûr\x07\n".encode("utf-8", "surrogateescape")
+    data = data.replace("é".encode(), b"\xe9")  # a latin-1 letter among UTF-8 ones
+    _, records = read_csv(io.BytesIO(data), PROGRESS_CSV)
+    got = [(r.line, r.cells, [e["field"] for e in r.errors]) for r in records]
+    assert got == [
+        (2, {M_ID: "m1", M_STATUS: "done"}, []),
+        (3, {M_ID: "m2"}, [M_STATUS]),
+        (4, {M_ID: "m3", M_STATUS: "sûr\x07"}, [M_STATUS]),
+    ]
 
 
 def test_the_http_answer_of_a_bad_file_names_the_columns() -> None:
