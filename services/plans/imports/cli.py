@@ -77,7 +77,12 @@ async def run_cli(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
     dsn = args.dsn or PlansSettings().database_url
-    with args.file.open("rb") as file:  # read in chunks by the import, never whole
+    try:
+        file = args.file.open("rb")  # read in chunks by the import, never whole
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with file:
         return await _import(args, dsn, file)
 
 

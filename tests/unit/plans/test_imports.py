@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
@@ -29,7 +30,7 @@ from services.plans.imports import (
     parse_progress,
     read_csv,
 )
-from services.plans.imports.cli import _unusable
+from services.plans.imports.cli import _unusable, run_cli
 from services.plans.imports.commitments_sheet import FIELD_COLUMNS
 from services.plans.imports.ogp_header import read_sheet
 from services.plans.imports.ogp_layout import M
@@ -183,6 +184,16 @@ def test_the_command_line_prints_what_http_would_answer() -> None:
     }
     missing = _unusable(refused(f"{C_ID},{C_COUNTRY},{C_YEAR},{C_PLAN}\r\n".encode()))
     assert missing["errors"] == [{"field": C_TITLE, "message": "required column missing"}]
+
+
+async def test_the_command_line_names_a_file_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before any database is reached: exit status 2 and one line, not a traceback."""
+    assert await run_cli([str(tmp_path / "missing.csv"), "--dsn", "postgresql://nobody@127.0.0.1:1/x"]) == 2
+    assert capsys.readouterr().err == f"cannot read {tmp_path / 'missing.csv'}: No such file or directory\n"
+    assert await run_cli([str(tmp_path), "--dsn", "postgresql://nobody@127.0.0.1:1/x"]) == 2
+    assert "Is a directory" in capsys.readouterr().err
 
 
 def test_progress_files_share_the_reader() -> None:
