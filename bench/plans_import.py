@@ -10,7 +10,9 @@ times, through the same function the HTTP route and the command line call:
 4. the open-data export of the commitments as CSV (streamed from a server-side cursor);
 5. the export in OGP's own layout, and the import of that export (nothing changes);
 6. the memory that reading and checking that export takes from a file, as an upload spooled to
-   disk is read (Python's own allocations, by ``tracemalloc``), beside the file's size.
+   disk is read (Python's own allocations, by ``tracemalloc``), beside the file's size;
+7. with ``--memory-mb N``: a file of about N MB imported into an empty database by the operator's
+   command (``python -m services.plans.imports``, its own process), its time and peak memory.
 
 The spreadsheets are in OGP's published layout (171 columns, its codes and date forms).
 
@@ -23,7 +25,12 @@ import argparse
 import asyncio
 import csv
 import io
+import json
+import math
+import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -136,7 +143,42 @@ async def _run(args: argparse.Namespace, pg: PostgresCluster) -> list[dict[str, 
         print(_reading_memory(ogp))
     finally:
         await pool.close()
+    if args.memory_mb:
+        print(await _command_line_memory(pg, args))
     return results
+
+
+async def _command_line_memory(pg: PostgresCluster, args: argparse.Namespace) -> str:
+    """Peak RSS of the import command on a file of ``--memory-mb`` MB, in a database of its own."""
+    pg.create_database("bench_import_memory")
+    pool = await create_pool(pg.dsn("bench_import_memory"), min_size=1, max_size=2)
+    try:
+        await migrate(pool, load_migrations(("shared", SHARED_MIGRATIONS), ("plans", PLANS_MIGRATIONS)))
+    finally:
+        await pool.close()
+    per_row = len(spreadsheet(1000, args.countries, args.plans)) / 1000
+    countries = args.countries * 4
+    plans = countries * args.plans  # rows a whole number of plans, so no identifier repeats
+    data = spreadsheet(math.ceil(args.memory_mb * 1e6 / per_row / plans) * plans, countries, args.plans)
+    with tempfile.NamedTemporaryFile(suffix=".csv") as file:
+        file.write(data)
+        file.flush()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started = time.perf_counter()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.plans.imports", file.name, "--quiet",
+            "--dsn", pg.dsn("bench_import_memory"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        elapsed = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, the largest child yet
+    assert proc.returncode == 0, err.decode()[-2000:]
+    report = json.loads(out)
+    assert report["failed"] == 0, report["errors"][:3]
+    measured = f"{peak / 1024:.0f} MB" if peak > before else f"at most {before / 1024:.0f} MB"
+    return (f"command-line import of a {len(data) / 1e6:.1f} MB file ({report['rows']} rows) into an "
+            f"empty database: {elapsed:.1f} s, process peak {measured}")  # fmt: skip
 
 
 def _reading_memory(data: bytes) -> str:
@@ -163,6 +205,8 @@ def main() -> None:
     parser.add_argument("--plans", type=int, default=2, help="action plans per country")
     parser.add_argument("--batch-size", type=int, default=imports.BATCH_SIZE)
     parser.add_argument("--workers", type=int, default=imports.WORKERS, help="connections writing at once")
+    parser.add_argument("--memory-mb", type=float, default=0,
+                        help="also import a file of N MB by the command line: its peak memory")  # fmt: skip
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="sharaka-bench-import-"))
     pg = PostgresCluster(home / "pg")

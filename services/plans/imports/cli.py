@@ -18,6 +18,7 @@ from services.plans.imports.report import BATCH_SIZE, ImportReport
 from shared.db import SHARED_MIGRATIONS, create_pool, load_migrations, pending_migrations
 from shared.errors import Invalid
 
+#: The imports by name, as the command line and ``/v1/imports/{kind}`` (and its jobs) call them.
 KINDS: dict[str, Callable[..., Awaitable[ImportReport]]] = {
     "commitments": import_commitments,
     "milestone-progress": import_progress,

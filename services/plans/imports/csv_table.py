@@ -84,8 +84,8 @@ def _scan(stream: IO[bytes]) -> _Scan:
         if len(start) < 65536:
             start += chunk[: 65536 - len(start)]
         controls = controls or _CONTROL_BYTES.search(chunk) is not None
-        text = chunk.removeprefix(codecs.BOM_UTF8) if offset == 0 else chunk
-        blank = blank and not text.translate(None, _BLANK_BYTES)
+        content = chunk.removeprefix(codecs.BOM_UTF8) if offset == 0 else chunk
+        blank = blank and not content.translate(None, _BLANK_BYTES)
         if bad is None:
             pending = len(decoder.getstate()[0])  # the end of the last chunk, not yet a character
             try:

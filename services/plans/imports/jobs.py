@@ -26,16 +26,13 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
 import asyncpg
 
-from services.plans.imports.commitment_import import import_commitments
-from services.plans.imports.progress_sheet import import_progress
-from services.plans.imports.report import ImportReport
+from services.plans.imports.cli import KINDS
 from services.plans.queries.pagination import (
     Page,
     cursor_timestamp,
@@ -51,8 +48,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-Importer = Callable[..., Awaitable[ImportReport]]
-KINDS: dict[str, Importer] = {"commitments": import_commitments, "milestone-progress": import_progress}
 LIVE = ("queued", "running")
 
 #: Seconds between two progress writes of a job, at most.
