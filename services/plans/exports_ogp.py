@@ -21,7 +21,7 @@ import asyncpg
 import pycountry
 
 from services.plans.domain.policy_areas import FLAGS, area_name
-from services.plans.imports.ogp_assessment import LEGACY_KEY
+from services.plans.imports.ogp_assessment import CURRENT_SCALES, LEGACY_KEY, LEGACY_SCALES
 from services.plans.imports.ogp_cells import REASON_CODES, label_of
 from services.plans.imports.ogp_layout import NAMES, OGP_LAYOUT, M, column_key
 from services.plans.queries.open_data import CHUNK_ROWS
@@ -41,11 +41,9 @@ EXTRA_COLUMNS = "SELECT DISTINCT jsonb_object_keys(source_data) AS k FROM commit
 
 _FLAG_AREAS = {area_name(f): f for f in FLAGS}
 _KIND_LABELS = {"national": "National", "local": "Local", "parliament": "Parliament"}
-_LEGACY_FIELDS = {
-    M.SPECIFICITY, M.POTENTIAL_IMPACT, M.COMPLETION, M.COMPLETION_END, M.DIOG, M.DIOG_ACCESS,
-    M.DIOG_PARTICIPATION, M.DIOG_ACCOUNTABILITY, M.CHANGE_IN_COMPLETION,
-}  # fmt: skip
-_CURRENT_FIELDS = {M.POTENTIAL_FOR_RESULTS, M.EARLY_RESULTS}
+#: The scales the import keeps in each block of ``irm.legacy_import``, as it keeps them.
+_LEGACY_FIELDS = (*LEGACY_SCALES, M.CHANGE_IN_COMPLETION)
+_CURRENT_FIELDS = tuple(CURRENT_SCALES)
 
 
 def _yes(value: Any) -> str:

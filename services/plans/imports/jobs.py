@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-LIVE = ("queued", "running")
 
 #: Seconds between two progress writes of a job, at most.
 FLUSH_S = 0.5
